@@ -1,0 +1,34 @@
+# The README names these targets. Each builds the .venv it needs on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: $(BIN)/activate pyproject.toml
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+## run: the monitor on the emulated chip (no hardware needed)
+run: $(VENV)/.installed
+	$(BIN)/corcypower run --config examples/emulator.toml
+
+## test: lint, then every test
+test: $(VENV)/.installed
+	$(BIN)/ruff check corcypower tests bench *.py
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check corcypower tests bench *.py
+	$(BIN)/ruff format --check corcypower tests bench *.py
+
+## bench: the acquisition benchmark (CPU per sample, ioctls per sample, RSS)
+bench: $(VENV)/.installed
+	$(BIN)/python bench/acquisition.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

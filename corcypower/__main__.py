@@ -1,0 +1,3 @@
+from corcypower.cli import main
+
+main()

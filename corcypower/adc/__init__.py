@@ -1,0 +1,1 @@
+"""The ADC layer: chip frames, the SPI transport, the emulated chip and its signal sources."""

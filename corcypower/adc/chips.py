@@ -1,0 +1,69 @@
+"""From the config to the chips: one transport per chip select, real or emulated."""
+
+from __future__ import annotations
+
+import time
+
+from corcypower import capture
+from corcypower.adc.emulated import VREF, EmulatedChip, EmulatedSpiDevice
+from corcypower.adc.household import Household, Mains
+from corcypower.adc.mcp3xxx import MODELS
+from corcypower.adc.replay import Replay
+from corcypower.adc.spi import SpiTransport
+from corcypower.clock import Clock
+from corcypower.settings import Config, frame_seconds
+
+
+def circuit_of(config: Config, name: str) -> str:
+    """The emulated circuit a current channel measures (emulator.circuits, else by its name)."""
+    circuits = config["emulator.circuits"]
+    if name in circuits:
+        return circuits[name]
+    return "solar" if "solar" in name.lower() else "house"
+
+
+def emulator_inputs(config: Config, cs: int, clock: Clock):
+    """What the emulated chip on chip select `cs` measures: the household, or a capture replayed."""
+    source = config["emulator.source"]
+    bits = MODELS[config.chip_model].bits
+    if source != "household":
+        return Replay(capture.read(source), VREF, start=clock.monotonic())
+    hz = config["mains.frequency_hz"]
+    volts = config["emulator.mains_volts"] or (230.0 if hz == 50 else 120.0)
+    wires = {
+        ch.adc_channel: (ch.kind, ch.scale, ch.invert, circuit_of(config, ch.name))
+        for ch in config.channels
+        if ch.cs == cs
+    }
+    return Household(
+        wires,
+        bits,
+        VREF,
+        Mains(volts, hz),
+        wall_offset_s=clock.wall_ms() / 1000 - clock.monotonic(),
+        utc_offset_s=time.localtime().tm_gmtoff,
+        seed=config["emulator.seed"] + cs,
+        solar_w=config["emulator.solar_w"],
+        clip=config["emulator.clip_channels"],
+        flat=config["emulator.flat_channels"],
+    )
+
+
+def open_transports(config: Config, clock: Clock) -> dict[int, SpiTransport]:
+    """One SpiTransport per chip select in use; for "emulated", the emulated spidev behind it."""
+    transports = {}
+    for cs in config.chip_selects():
+        kwargs = {}
+        if config["adc.chip"] == "emulated":
+            chip = EmulatedChip(MODELS[config.chip_model].bits, emulator_inputs(config, cs, clock))
+            device = EmulatedSpiDevice(chip, clock.monotonic)
+            kwargs = {"opener": lambda bus, dev, hz, device=device: device, "ioctl": device.ioctl}
+        transports[cs] = SpiTransport(
+            config["adc.spi_bus"],
+            cs,
+            config.spi_clock_hz,
+            frame_seconds(config),
+            clock=clock,
+            **kwargs,
+        )
+    return transports

@@ -1,0 +1,11 @@
+"""The command line: `corcypower <command>` (or `python tools.py <command>`).
+
+One click group (common.py); each module adds the commands of one part.
+"""
+
+from corcypower.cli import acquire  # noqa: F401  (registers its commands)
+from corcypower.cli.common import cli
+
+
+def main() -> None:
+    cli(prog_name="corcypower")

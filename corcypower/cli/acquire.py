@@ -1,0 +1,195 @@
+"""Commands of the acquisition daemon: run, capture, analyze, status, settings."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from pathlib import Path
+
+import click
+import numpy as np
+
+from corcypower import capture as capture_file
+from corcypower import settings
+from corcypower.cli.common import cli, config_option, setup_logging
+from corcypower.errors import CorcyPowerError
+
+
+@cli.command()
+@config_option
+def run(config_path):
+    """Run the monitor: sample, analyse and store until stopped (SIGTERM or Ctrl-C)."""
+    from corcypower.daemon import Daemon, install_signal_handlers
+
+    config = settings.load(config_path)
+    setup_logging(config["log.level"])
+    stop = threading.Event()
+    install_signal_handlers(stop)
+    Daemon(config).run(stop)
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--seconds",
+    type=click.FloatRange(min=0.01),
+    default=2.0,
+    show_default=True,
+    help="How long to record.",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, writable=True),
+    required=True,
+    help="CSV file to write ('-' for stdout).",
+)
+@click.option(
+    "--cs",
+    type=click.IntRange(0, 1),
+    default=0,
+    show_default=True,
+    help="Chip select of the chip to record.",
+)
+def capture(config_path, seconds, out_path, cs):
+    """Record raw ADC counts to a capture file (CSV), from the chip or the emulator."""
+    from corcypower.acquisition import Acquisition
+    from corcypower.adc.chips import open_transports
+    from corcypower.adc.mcp3xxx import MODELS
+    from corcypower.clock import Clock
+
+    config = settings.load(config_path)
+    model = MODELS[config.chip_model]
+    if cs not in config.chip_selects():
+        raise CorcyPowerError(f"--cs {cs}: no channel is configured on chip select {cs}")
+    clock = Clock()
+    transports = open_transports(config, clock)
+    chip = Acquisition(config, {cs: transports[cs]}, clock).chips[0]
+    adc_channels = [config.channel(n).adc_channel for n in chip.names]
+    stream = sys.stdout if out_path == "-" else open(out_path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+    try:
+        first = chip.transport.read(chip.tx)
+        writer = capture_file.CaptureWriter(
+            stream, config.chip_model, first.period * 1e6, adc_channels
+        )
+        block, t_start = first, first.t0
+        scans = 0
+        while True:
+            counts = model.decode(block.rx).reshape(chip.scans, len(adc_channels))
+            scan_t = block.t0 - t_start + np.arange(chip.scans) * len(adc_channels) * block.period
+            writer.write(scan_t, counts)
+            scans += chip.scans
+            if block.t0 + chip.scans * len(adc_channels) * block.period - t_start >= seconds:
+                break
+            block = chip.transport.read(chip.tx)
+    finally:
+        chip.transport.close()
+        if stream is not sys.stdout:
+            stream.close()
+    if out_path != "-":
+        click.echo(f"wrote {scans} scans of {len(adc_channels)} channels to {out_path}", err=True)
+
+
+KIND_FIELDS = {
+    "voltage": ("vrms", "frequency_hz"),
+    "current": ("irms", "real_power_w", "apparent_power_va", "power_factor"),
+}
+
+
+@cli.command()
+@click.argument("capture_path", metavar="FILE", type=click.Path(dir_okay=False))
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def analyze(capture_path, config_path, as_json):
+    """Analyse a capture file with the daemon's own analysis, over its whole cycles."""
+    from corcypower.adc.mcp3xxx import MODELS
+    from corcypower.analysis import Samples, analyze, flag_names
+
+    config = settings.load(config_path)
+    cap = capture_file.read(capture_path)
+    columns = {ch: k for k, ch in enumerate(cap.channels)}
+    channels = [c for c in config.channels if c.cs == config.chip_selects()[0]]
+    samples = {}
+    for ch in channels:
+        if ch.adc_channel not in columns:
+            raise CorcyPowerError(
+                f"{capture_path}: no column ch{ch.adc_channel} for channel {ch.name!r}"
+            )
+        k = columns[ch.adc_channel]
+        samples[ch.name] = Samples(cap.sample_times(k), cap.counts[:, k])
+    results = analyze(channels, samples, MODELS[cap.chip].max_count, config["mains.frequency_hz"])
+    rows = []
+    for r in results:
+        row = {key: getattr(r, key) for key in ("name", "kind", "n", "mean", "min", "max", "rms")}
+        row.update({key: getattr(r, key) for key in KIND_FIELDS[r.kind]})
+        row["flags"] = flag_names(r.flags)
+        rows.append(row)
+    if as_json:
+        click.echo(json.dumps({"channels": rows}, indent=2))
+        return
+    click.echo(f"{capture_path}: {len(cap.t)} scans, {cap.duration:.3f} s, {cap.chip}")
+    for row in rows:
+        click.echo(describe(row))
+
+
+UNITS = {
+    "vrms": ("V", "{:.2f}"),
+    "frequency_hz": ("Hz", "{:.3f}"),
+    "irms": ("A", "{:.3f}"),
+    "real_power_w": ("W", "{:.1f}"),
+    "apparent_power_va": ("VA", "{:.1f}"),
+    "power_factor": ("PF", "{:.3f}"),
+}
+
+
+def describe(row: dict) -> str:
+    """One line of a channel's values with units, for people."""
+    values = []
+    for key, (unit, fmt) in UNITS.items():
+        value = row.get(key)
+        if value is None:
+            continue
+        values.append(f"PF {fmt.format(value)}" if unit == "PF" else f"{fmt.format(value)} {unit}")
+    adc = f"ADC mean {row['mean']:.1f} min {row['min']} max {row['max']} rms {row['rms']:.2f}"
+    flags = f"  [{', '.join(row['flags'])}]" if row.get("flags") else ""
+    return f"{row['name']:<12} {row['kind']:<8} {'  '.join(values):<44} {adc}{flags}"
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False),
+    help="Database file. Default: store.path of the config.",
+)
+def status(config_path, db_path):
+    """Show the latest batch of every channel, in local time."""
+    from corcypower.analysis import flag_names
+    from corcypower.store.database import Database
+    from corcypower.store.queries import latest
+
+    config = settings.load(config_path)
+    path = Path(db_path) if db_path else config.db_path
+    with Database(path, read_only=True) as db:
+        rows = latest(db)
+    if not rows:
+        click.echo(f"{path}: no batches stored yet")
+        return
+    from datetime import datetime
+
+    newest = max(r["ts"] for r in rows)
+    when = datetime.fromtimestamp(newest / 1000).astimezone()
+    click.echo(f"{path}: latest batch {when:%Y-%m-%d %H:%M:%S %Z}")
+    for r in rows:
+        row = dict(r) | {"flags": flag_names(r["flags"])}
+        if row["ts"] != newest:
+            row["name"] += "*"
+        click.echo(describe(row))
+
+
+@cli.command("settings")
+def settings_doc():
+    """Print every setting with its default and meaning (Markdown)."""
+    click.echo(settings.markdown(), nl=False)

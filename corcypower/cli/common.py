@@ -1,0 +1,46 @@
+"""The one click group, and what every command shares."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from corcypower import __version__, settings
+from corcypower.errors import CorcyPowerError
+
+
+class Group(click.Group):
+    """Our own errors are messages for people, not tracebacks."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CorcyPowerError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    envvar=settings.ENV_VAR,
+    help="Config file (TOML). Default: $CORCYPOWER_CONFIG, else /etc/corcypower/config.toml.",
+)
+
+
+def setup_logging(level: str) -> None:
+    journal = not sys.stderr.isatty()  # the journal stamps lines itself
+    fmt = (
+        "%(levelname)s %(name)s: %(message)s"
+        if journal
+        else "%(asctime)s %(levelname)s %(message)s"
+    )
+    logging.basicConfig(level=level.upper(), format=fmt, stream=sys.stderr, force=True)
+
+
+@click.group(cls=Group)
+@click.version_option(__version__)
+def cli():
+    """CorcyPower: a home energy monitor for the Raspberry Pi."""

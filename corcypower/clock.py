@@ -1,0 +1,48 @@
+"""Time, injected: the daemon asks a Clock, so tests run on a FakeClock and never sleep."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+
+class Clock:
+    """Real time: monotonic seconds for durations, wall-clock ms (UTC) for storage."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def wall_ms(self) -> int:
+        return time.time_ns() // 1_000_000
+
+    def sleep_until(self, deadline: float, stop: threading.Event | None = None) -> bool:
+        """Sleep until monotonic `deadline`; False if `stop` was set meanwhile."""
+        delay = deadline - time.monotonic()
+        if delay <= 0:
+            return not (stop and stop.is_set())
+        if stop is None:
+            time.sleep(delay)
+            return True
+        return not stop.wait(delay)
+
+
+class FakeClock(Clock):
+    """A clock that only moves when slept on or told to: for tests and fast replays."""
+
+    def __init__(self, start: float = 1000.0, wall_ms: int = 1_767_225_600_000):
+        self.now = start
+        self.wall_offset_ms = wall_ms - int(start * 1000)
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def wall_ms(self) -> int:
+        return int(self.now * 1000) + self.wall_offset_ms
+
+    def sleep_until(self, deadline: float, stop: threading.Event | None = None) -> bool:
+        self.now = max(self.now, deadline)
+        return not (stop and stop.is_set())
+
+    def step_wall(self, ms: int) -> None:
+        """The wall clock jumps (NTP after a boot without RTC); monotonic time does not."""
+        self.wall_offset_ms += ms

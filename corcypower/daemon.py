@@ -1,0 +1,188 @@
+"""The daemon: acquisition thread → analysis → writer (and listeners such as the live ring).
+
+Wiring only; the math is in analysis, the SQL in store. Acquisition runs in its own thread
+so a slow commit on an SD card never leaves a hole in the sampling.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+from collections.abc import Callable
+
+from corcypower.acquisition import Acquisition, RawBatch
+from corcypower.adc.chips import open_transports
+from corcypower.adc.mcp3xxx import MODELS
+from corcypower.analysis import FLAG_LATE, ChannelStats, analyze
+from corcypower.clock import Clock
+from corcypower.settings import Config
+from corcypower.store.database import Database
+from corcypower.store.writer import Writer, last_ts, register_channels
+
+log = logging.getLogger(__name__)
+
+# (ts ms, duration ms, stats) of each batch, as soon as it is analysed
+Listener = Callable[[int, int, list[ChannelStats]], None]
+
+
+class MinuteSummary:
+    """A one-line journal summary per minute: what the house did, and what went wrong."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.reset()
+
+    def reset(self) -> None:
+        self.batches = self.late = 0
+        self.energy_ws: dict[str, float] = {}
+        self.volts: dict[str, float] = {}
+        self.flags: dict[str, int] = {}
+
+    def add(self, duration_ms: int, stats: list[ChannelStats]) -> None:
+        self.batches += 1
+        for s in stats:
+            self.flags[s.name] = self.flags.get(s.name, 0) | s.flags
+            if s.real_power_w is not None:
+                self.energy_ws[s.name] = (
+                    self.energy_ws.get(s.name, 0.0) + s.real_power_w * duration_ms / 1000
+                )
+            if s.vrms is not None:
+                self.volts[s.name] = s.vrms
+        self.late += any(s.flags & FLAG_LATE for s in stats)
+
+    def line(self, seconds: float) -> str:
+        from corcypower.analysis import flag_names
+
+        parts = [f"{n} {e / seconds:.0f} W" for n, e in self.energy_ws.items()]
+        parts += [f"{n} {v:.1f} V" for n, v in self.volts.items()]
+        warnings = [f"{n}: {', '.join(flag_names(f))}" for n, f in self.flags.items() if f]
+        text = f"last minute: {', '.join(parts)}; {self.batches} batches, {self.late} late"
+        return text + (f"; check {'; '.join(warnings)}" if warnings else "")
+
+
+class Daemon:
+    """Samples, analyses and stores until told to stop."""
+
+    def __init__(self, config: Config, clock: Clock | None = None, transports=None):
+        self.config = config
+        self.clock = clock or Clock()
+        self.transports = (
+            transports if transports is not None else open_transports(config, self.clock)
+        )
+        self.acquisition = Acquisition(config, self.transports, self.clock)
+        self.max_count = MODELS[config.chip_model].max_count
+        self.listeners: list[Listener] = []
+        self.volts: Callable[[], dict[str, float]] = dict  # remote or fallback volts by channel
+        self.last_ts: int | None = None
+        self.batches = 0
+        self.summary = MinuteSummary(config)
+        self.db: Database | None = None
+        self.writer: Writer | None = None
+        self._clock_behind = False
+
+    def open_store(self) -> None:
+        self.db = Database(self.config.db_path)
+        ids = register_channels(
+            self.db, self.config.channels, self.config["adc.chip"], self.clock.wall_ms()
+        )
+        self.writer = Writer(self.db, ids, self.config["store.commit_seconds"], self.clock)
+        self.last_ts = last_ts(self.db)
+
+    def timestamp(self, raw: RawBatch) -> int:
+        """The batch's end in ms UTC, always after the previous one.
+
+        A Pi without a clock may step its wall clock back (NTP, or a saved time ahead of the
+        real one). Rows must stay in order and inserts must not collide, so a batch is never
+        stamped before the last one: until the wall clock catches up, stamps advance by 1 ms.
+        """
+        ts = raw.end_wall_ms
+        if self.last_ts is not None and ts <= self.last_ts:
+            if not self._clock_behind:
+                log.warning(
+                    "the wall clock is %.1f s behind the last stored batch; stamping batches just after it until it catches up",
+                    (self.last_ts - ts) / 1000,
+                )
+                self._clock_behind = True
+            ts = self.last_ts + 1
+        else:
+            self._clock_behind = False
+        self.last_ts = ts
+        return ts
+
+    def process(self, raw: RawBatch) -> list[ChannelStats]:
+        stats = analyze(
+            self.config.channels,
+            raw.samples,
+            self.max_count,
+            self.config["mains.frequency_hz"],
+            self.volts(),
+        )
+        if raw.late:
+            for s in stats:
+                s.flags |= FLAG_LATE
+        ts = self.timestamp(raw)
+        self.writer.add(ts, raw.duration_ms, stats)
+        self.batches += 1
+        self.summary.add(raw.duration_ms, stats)
+        for listener in self.listeners:
+            listener(ts, raw.duration_ms, stats)
+        return stats
+
+    def run(self, stop: threading.Event, ready: Callable[[], None] | None = None) -> None:
+        """The main loop: until `stop` is set, then flush everything and return."""
+        if self.writer is None:
+            self.open_store()
+        acq_stop = threading.Event()
+        thread = threading.Thread(
+            target=self.acquisition.run, args=(acq_stop,), name="acquisition", daemon=True
+        )
+        thread.start()
+        log.info(
+            "sampling %d channels on %s at %g Hz each into %s (commit every %g s)",
+            len(self.config.channels),
+            self.config["adc.chip"],
+            self.config["adc.sample_rate_hz"],
+            self.config.db_path,
+            self.config["store.commit_seconds"],
+        )
+        minute_start = self.clock.monotonic()
+        try:
+            while not stop.is_set():
+                if self.acquisition.crashed is not None:
+                    raise RuntimeError("acquisition failed") from self.acquisition.crashed
+                try:
+                    raw = self.acquisition.batches.get(timeout=0.2)
+                except queue.Empty:
+                    raw = None
+                if raw is not None:
+                    self.process(raw)
+                    if ready is not None and self.batches == 1:
+                        ready()
+                if self.writer.due():
+                    self.writer.flush()
+                now = self.clock.monotonic()
+                if now - minute_start >= 60:
+                    log.info(self.summary.line(now - minute_start))
+                    self.summary.reset()
+                    minute_start = now
+        finally:
+            acq_stop.set()
+            thread.join(timeout=1.5)
+            while True:  # what was read before the stop is stored too
+                try:
+                    self.process(self.acquisition.batches.get_nowait())
+                except queue.Empty:
+                    break
+            self.writer.flush()
+            self.db.close()
+            log.info(
+                "stopped after %d batches; %d rows written", self.batches, self.writer.rows_written
+            )
+
+
+def install_signal_handlers(stop: threading.Event) -> None:
+    """SIGTERM (systemctl stop) and SIGINT (Ctrl-C) only ask the loop to stop."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: stop.set())

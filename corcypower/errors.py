@@ -1,0 +1,21 @@
+"""Every error CorcyPower raises on purpose, in one place."""
+
+
+class CorcyPowerError(Exception):
+    """Base class of CorcyPower's own errors; the CLI prints these without a traceback."""
+
+
+class ConfigError(CorcyPowerError, ValueError):
+    """A configuration file or value is wrong; the message names the file, key and value."""
+
+
+class SPIError(CorcyPowerError, OSError):
+    """The SPI device could not be opened or read."""
+
+
+class CaptureFormatError(CorcyPowerError, ValueError):
+    """A capture file does not follow the capture format."""
+
+
+class StoreError(CorcyPowerError, RuntimeError):
+    """The database cannot be opened, migrated or written."""

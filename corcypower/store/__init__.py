@@ -1,0 +1,1 @@
+"""power.db: schema and migrations, the single writer, and read-only queries."""

@@ -1,0 +1,116 @@
+"""The sqlite file: open (read-write or read-only), WAL, numbered migrations from schema/sqlite."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+from corcypower.errors import StoreError
+
+MIGRATION_NAME = re.compile(r"^(\d{4})_\w+\.sql$")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, file name, SQL) of every migration, in order."""
+    found = []
+    for entry in resources.files("corcypower.schema").joinpath("sqlite").iterdir():
+        m = MIGRATION_NAME.match(entry.name)
+        if m:
+            found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def schema_version() -> int:
+    return migrations()[-1][0]
+
+
+class Database:
+    """One sqlite file. The daemon holds the only read-write one; everything else reads.
+
+    `Database(path)` creates and migrates; `Database(path, read_only=True)` never writes
+    (it opens `file:...?mode=ro`). Use as a context manager, or call close().
+    """
+
+    def __init__(self, path: str | Path, read_only: bool = False, timeout: float = 30.0):
+        self.path = Path(path)
+        self.read_only = read_only
+        try:
+            if read_only:
+                if not self.path.exists():
+                    raise StoreError(f"{self.path}: no such database (has the daemon run yet?)")
+                uri = f"file:{self.path.resolve()}?mode=ro"
+                self.conn = sqlite3.connect(
+                    uri, uri=True, timeout=timeout, isolation_level=None, check_same_thread=False
+                )
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.conn = sqlite3.connect(
+                    self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+                )
+                # WAL: readers never block the writer; switched on once, outside a transaction
+                self.conn.execute("PRAGMA journal_mode = WAL")
+                # FULL: a commit survives a power cut. Commits are rare (commit_seconds), so the
+                # extra fsync costs the SD card nothing measurable.
+                self.conn.execute("PRAGMA synchronous = FULL")
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            self.conn.row_factory = sqlite3.Row
+            if not read_only:
+                self.migrate()
+            elif self.version() > schema_version():
+                raise StoreError(
+                    f"{self.path}: schema version {self.version()} is newer than this program knows ({schema_version()}); upgrade corcypower"
+                )
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: {exc}") from None
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    @contextmanager
+    def atomic(self):
+        """One transaction: everything inside commits together or not at all."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations newer than the file, each in its own transaction."""
+        applied = []
+        current = self.version()
+        if current > schema_version():
+            raise StoreError(
+                f"{self.path}: schema version {current} is newer than this program knows ({schema_version()}); upgrade corcypower"
+            )
+        for version, name, sql in migrations():
+            if version <= current:
+                continue
+            try:
+                self.conn.executescript(
+                    f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
+                )
+            except sqlite3.DatabaseError as exc:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise StoreError(f"{self.path}: migration {name} failed: {exc}") from None
+            applied.append(name)
+        return applied
+
+    def query(self, sql: str, params=()) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, params).fetchall()

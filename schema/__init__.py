@@ -1,0 +1,1 @@
+"""The SQL of power.db (sqlite/) and of the central MySQL tables (mysql/), shipped as package data."""
