@@ -38,7 +38,7 @@ class Invalid(ValueError):
 def choice(*options: Any) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
         if value not in options or isinstance(value, bool):
-            raise Invalid("expected one of " + ", ".join(repr(o) for o in options))
+            raise Invalid("expected one of " + ", ".join(_show(o) for o in options))
         return value
 
     return check
