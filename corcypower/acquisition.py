@@ -104,6 +104,8 @@ class Acquisition:
         """Read until `stop` is set; SPI faults are logged and retried with backoff."""
         try:
             self._run(stop)
+            self.interrupt(late=False)  # stopping: what was read since the last batch is a batch too
+            self._publish()
         except BaseException as exc:  # anything else is a bug: let the daemon exit and restart
             self.crashed = exc
             log.exception("acquisition stopped by an unexpected error")
@@ -124,22 +126,23 @@ class Acquisition:
                     log.error("%s; retrying in %g s (the monitor keeps running)", exc, delay)
                 failures += 1
                 self.interrupt()
-                for batch in self.cut():
-                    self.batches.put(batch)
-                stop.wait(delay)
+                self._publish()
+                self.clock.sleep_until(self.clock.monotonic() + delay, stop)
                 continue
             if failures:
                 log.warning("SPI reads work again after %d failures", failures)
                 failures = 0
-            for batch in self.cut():
-                try:
-                    self.batches.put_nowait(batch)
-                except queue.Full:
-                    self.dropped_batches += 1
-                    log.error(
-                        "analysis is not keeping up: dropped a batch (%d so far)",
-                        self.dropped_batches,
-                    )
+            self._publish()
+
+    def _publish(self) -> None:
+        for batch in self.cut():
+            try:
+                self.batches.put_nowait(batch)
+            except queue.Full:
+                self.dropped_batches += 1
+                log.error(
+                    "analysis is not keeping up: dropped a batch (%d so far)", self.dropped_batches
+                )
 
     def read_once(self) -> list[RawBatch]:
         """One round of blocks from every chip, then the batches that completed (for tests)."""
@@ -177,18 +180,18 @@ class Acquisition:
         out, self.ready = self.ready, []
         return out
 
-    def interrupt(self) -> None:
-        """Sampling stopped (a fault): close what was read; the next batch starts afresh."""
+    def interrupt(self, late: bool = True) -> None:
+        """Sampling stopped (a fault, or the end): close what was read; the next batch starts afresh."""
         if (
             self.batch_start is not None
             and self.bus_end is not None
             and self.bus_end > self.batch_start
         ):
-            self._emit(min(self.bus_end, self.batch_start + self.batch_s), partial=True)
+            self._emit(min(self.bus_end, self.batch_start + self.batch_s), late=late)
         self._restart()
 
     def _emit_stalled(self) -> None:
-        self._emit(min(self.bus_end, self.batch_start + self.batch_s), partial=True)
+        self._emit(min(self.bus_end, self.batch_start + self.batch_s), late=True)
         self._restart()
 
     def _restart(self) -> None:
@@ -201,7 +204,7 @@ class Acquisition:
             for name in chip.names:
                 chip.chunks[name] = []
 
-    def _emit(self, end: float, partial: bool = False) -> None:
+    def _emit(self, end: float, late: bool = False) -> None:
         samples = {}
         for chip in self.chips:
             for name in chip.names:
@@ -224,7 +227,7 @@ class Acquisition:
             end,
             self.clock.wall_ms() - round((now - end) * 1000),
             samples,
-            self.late or partial,
+            self.late or late,
             self.gap_before,
         )
         if batch.late:

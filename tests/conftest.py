@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
-EMULATED = """
-[adc]
-chip = "emulated"
-[emulator]
-chip = "mcp3208"
-seed = 7
-[store]
-path = "{db}"
-commit_seconds = {commit}
+CHANNELS = """
 [[channels]]
 name = "mains_v"
 adc_channel = 1
 kind = "voltage"
 scale = 0.25
+
 [[channels]]
 name = "main"
 adc_channel = 0
@@ -32,12 +24,25 @@ voltage = "mains_v"
 
 @pytest.fixture
 def emulated_config(tmp_path):
-    """Write an emulated-chip config next to a fresh database; returns the config's path."""
+    """Write an emulated-chip config with a fresh database in tmp_path; returns its path.
 
-    def make(extra: str = "", commit: float = 60.0) -> Path:
+    `sections` adds lines to sections, e.g. {"emulator": "flat_channels = [1]"};
+    `channels` replaces the [[channels]] tables (a mains voltage and one CT by default).
+    """
+
+    def make(
+        sections: dict[str, str] | None = None, commit: float = 60.0, channels: str = CHANNELS
+    ) -> Path:
+        merged = {
+            "adc": 'chip = "emulated"',
+            "emulator": 'chip = "mcp3208"\nseed = 7',
+            "store": f'path = "{tmp_path / "power.db"}"\ncommit_seconds = {commit}',
+        }
+        for section, lines in (sections or {}).items():
+            merged[section] = (merged.get(section, "") + "\n" + lines).strip()
+        text = "".join(f"[{section}]\n{lines}\n\n" for section, lines in merged.items())
         path = tmp_path / "config.toml"
-        text = EMULATED.format(db=tmp_path / "power.db", commit=commit)
-        path.write_text(textwrap.dedent(text) + textwrap.dedent(extra))
+        path.write_text(text + channels)
         return path
 
     return make

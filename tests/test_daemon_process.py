@@ -1,0 +1,123 @@
+"""The daemon as users run it: a real process on the emulated chip, stopped by signals."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.helpers import REPO, skip_unless
+
+
+def spawn(config_path):
+    """Start `python mcp_rms.py --config ...` and wait until it samples."""
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "mcp_rms.py"), "--config", str(config_path)],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=config_path.parent,
+    )
+    line = proc.stderr.readline()
+    assert "sampling 2 channels on emulated" in line, line
+    return proc
+
+
+def sqlite3_shell(db, sql: str) -> list[list[str]]:
+    skip_unless(shutil.which("sqlite3") is not None, "the sqlite3 shell is not installed")
+    out = subprocess.run(
+        ["sqlite3", "-separator", "|", str(db), sql], capture_output=True, text=True, check=True
+    )
+    return [line.split("|") for line in out.stdout.splitlines()]
+
+
+def wait_for_batches(db, count: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if db.exists():
+            try:
+                if int(sqlite3_shell(db, "SELECT count(DISTINCT ts) FROM batch")[0][0]) >= count:
+                    return
+            except subprocess.CalledProcessError:
+                pass  # the schema is still being created
+        time.sleep(0.2)
+    raise AssertionError(f"fewer than {count} batches in {db} after {timeout} s")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_flushes_everything_and_exits_0_within_2_s(emulated_config, sig):
+    config = emulated_config(commit=3600)  # nothing would reach the disk without the flush
+    proc = spawn(config)
+    time.sleep(1.5)
+    proc.send_signal(sig)
+    try:
+        code = proc.wait(timeout=2)
+    finally:
+        proc.kill()
+    log = proc.stderr.read()
+    assert code == 0, log
+    batches, written = map(
+        int, re.search(r"stopped after (\d+) batches; (\d+) rows written", log).groups()
+    )
+    assert batches >= 2 and written == 2 * batches
+    db = config.parent / "power.db"
+    assert sqlite3_shell(db, "SELECT count(*) FROM batch") == [[str(written)]]
+    # the last batch ends where sampling stopped: shorter than the others, not dropped
+    durations = [
+        int(d)
+        for [d] in sqlite3_shell(
+            db, "SELECT duration_ms FROM batch WHERE channel_id = 1 ORDER BY ts"
+        )
+    ]
+    assert all(d == 500 for d in durations[:-1]) and 0 < durations[-1] <= 500
+
+
+def test_kill_9_loses_at_most_the_commit_interval(emulated_config):
+    config = emulated_config(commit=1)
+    db = config.parent / "power.db"
+    proc = spawn(config)
+    wait_for_batches(db, 6)
+    killed_ms = time.time_ns() // 1_000_000
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=5)
+    assert sqlite3_shell(db, "PRAGMA integrity_check") == [["ok"]]
+    [[last]] = sqlite3_shell(db, "SELECT max(ts) FROM batch")
+    # at risk: one commit interval (1 s), the batch being filled (0.5 s), the analysis queue
+    assert killed_ms - int(last) <= 1000 + 500 + 500
+
+
+def test_readings_view_in_the_sqlite3_shell(emulated_config):
+    config = emulated_config(commit=0.5)
+    db = config.parent / "power.db"
+    proc = spawn(config)
+    wait_for_batches(db, 3)
+    proc.terminate()
+    assert proc.wait(timeout=5) == 0
+    header = subprocess.run(
+        ["sqlite3", "-header", str(db), "SELECT * FROM readings LIMIT 1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert header.stdout.splitlines()[0].split("|") == [
+        "ts", "time", "channel", "mean", "min", "max", "rms", "vrms", "frequency_hz",
+        "irms", "real_power_w", "apparent_power_va", "power_factor",
+    ]  # fmt: skip
+    rows = sqlite3_shell(db, "SELECT * FROM readings ORDER BY ts DESC, channel LIMIT 2")
+    by_channel = {r[2]: r for r in rows}
+    volts, main = by_channel["mains_v"], by_channel["main"]
+    assert 225 < float(volts[7]) < 235 and 49.9 < float(volts[8]) < 50.1
+    assert volts[9:] == ["", "", "", ""]  # current quantities are NULL on a voltage channel
+    assert main[7:9] == ["", ""] and float(main[9]) > 0 and float(main[11]) > 0
+    assert -1 <= float(main[12]) <= 1
+    # local time for people, ms UTC for programs
+    local = subprocess.run(
+        ["sqlite3", str(db), f"SELECT strftime('%Y-%m-%d %H:%M:%f', {volts[0]} / 1000.0, 'unixepoch', 'localtime')"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert volts[1] == local.stdout.strip()
