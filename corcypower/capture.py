@@ -12,6 +12,7 @@ t + k * frame_us. pandas, numpy and any spreadsheet open it.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +20,10 @@ from typing import TextIO
 
 import numpy as np
 
+from corcypower.adc.mcp3xxx import MODELS
 from corcypower.errors import CaptureFormatError
 
+FULL_SCALE = {m.name: m.max_count for m in MODELS.values()}  # the largest count of each chip
 HEADER = re.compile(r"^#\s*corcypower capture\s+chip=(\w+)\s+frame_us=([0-9.eE+-]+)\s*$")
 COLUMN = re.compile(r"^ch([0-7])$")
 
@@ -51,76 +54,104 @@ class CaptureWriter:
     """Writes a capture as scans arrive: `write(t, counts)` per block."""
 
     def __init__(self, stream: TextIO, chip: str, frame_us: float, channels: list[int]):
-        self.stream = stream
+        if chip not in FULL_SCALE:
+            raise ValueError(f"chip {chip!r}: expected one of {', '.join(FULL_SCALE)}")
+        if (
+            not channels
+            or len(set(channels)) != len(channels)
+            or not set(channels) <= set(range(8))
+        ):
+            raise ValueError(f"channels {channels}: expected distinct ADC channels 0 to 7")
+        self.stream, self.channels = stream, list(channels)
+        self._row = "%.6f" + ",%d" * len(channels) + "\n"
         stream.write(f"# corcypower capture chip={chip} frame_us={frame_us:.3f}\n")
         stream.write(",".join(["t"] + [f"ch{c}" for c in channels]) + "\n")
 
     def write(self, t: np.ndarray, counts: np.ndarray) -> None:
-        rows = np.column_stack(
-            [np.char.mod("%.6f", t)] + [counts[:, k].astype(str) for k in range(counts.shape[1])]
-        )
-        self.stream.write("".join(",".join(r) + "\n" for r in rows))
+        """Scans at times `t` (s from the start), counts an (n_scans, n_channels) array."""
+        counts = np.asarray(counts)
+        if counts.shape != (len(t), len(self.channels)):
+            raise ValueError(
+                f"counts of shape {counts.shape}: expected ({len(t)}, {len(self.channels)})"
+            )
+        rows = zip(np.asarray(t, dtype=float).tolist(), *counts.T.tolist(), strict=True)
+        self.stream.write("".join(self._row % row for row in rows))
 
 
 def read(path: str | Path) -> Capture:
     """Read a capture file; errors name the file, the line and what was expected."""
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # -sig: a spreadsheet's BOM
     except FileNotFoundError:
         raise CaptureFormatError(f"{path}: no such capture file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CaptureFormatError(f"{path}: cannot read: {exc}") from None
-    if not lines or not (m := HEADER.match(lines[0])):
+    chip, frame_us = _first_line(path, lines[0] if lines else "")
+    channels = _columns(path, lines[1] if len(lines) > 1 else "")
+    width = len(channels) + 1
+    rows, numbers = [], []
+    for number, line in enumerate(lines[2:], start=3):
+        if not line.strip():
+            continue
+        fields = line.split(",")
+        if len(fields) != width:
+            raise CaptureFormatError(
+                f"{path}: line {number}: {len(fields)} values: expected {width} (t and "
+                f"{len(channels)} channels)"
+            )
+        try:
+            values = [float(x) for x in fields]
+        except ValueError:
+            raise CaptureFormatError(f"{path}: line {number}: {line!r}: expected numbers") from None
+        if not all(math.isfinite(v) for v in values):
+            raise CaptureFormatError(f"{path}: line {number}: {line!r}: expected finite numbers")
+        rows.append(values)
+        numbers.append(number)
+    if len(rows) < 2:
+        raise CaptureFormatError(f"{path}: {len(rows)} scans: expected at least two")
+    data = np.array(rows, dtype=float)
+    t, counts = data[:, 0], data[:, 1:]
+    full = FULL_SCALE[chip]
+    bad = np.any((counts < 0) | (counts > full) | (counts != np.round(counts)), axis=1)
+    if bad.any():
+        number = numbers[int(np.argmax(bad))]
         raise CaptureFormatError(
-            f"{path}: line 1: expected '# corcypower capture chip=<chip> frame_us=<µs>'"
+            f"{path}: line {number}: expected whole counts from 0 to {full} ({chip})"
         )
-    chip, frame_us = m.group(1), float(m.group(2))
-    if chip not in ("mcp3008", "mcp3208"):
-        raise CaptureFormatError(f"{path}: line 1: chip={chip}: expected mcp3008 or mcp3208")
-    if not frame_us > 0:
+    steps = np.diff(t) <= 0
+    if steps.any():
+        number = numbers[int(np.argmax(steps)) + 1]
+        raise CaptureFormatError(f"{path}: line {number}: t must increase from scan to scan")
+    return Capture(chip, frame_us, channels, t, counts.astype(np.int64))
+
+
+def _first_line(path: Path, line: str) -> tuple[str, float]:
+    m = HEADER.match(line)
+    if not m:
+        raise CaptureFormatError(
+            f"{path}: line 1: {line!r}: expected '# corcypower capture chip=<chip> frame_us=<µs>'"
+        )
+    chip = m.group(1)
+    if chip not in FULL_SCALE:
+        raise CaptureFormatError(f"{path}: line 1: chip={chip}: expected {' or '.join(FULL_SCALE)}")
+    try:
+        frame_us = float(m.group(2))
+    except ValueError:
+        frame_us = math.nan
+    if not (math.isfinite(frame_us) and frame_us > 0):
         raise CaptureFormatError(f"{path}: line 1: frame_us={m.group(2)}: expected a number > 0")
-    if len(lines) < 2:
-        raise CaptureFormatError(f"{path}: line 2: expected a header t,ch<N>,...")
-    names = [c.strip() for c in lines[1].split(",")]
+    return chip, frame_us
+
+
+def _columns(path: Path, line: str) -> list[int]:
+    names = [c.strip() for c in line.split(",")]
     if names[0] != "t" or len(names) < 2 or not all(COLUMN.match(c) for c in names[1:]):
         raise CaptureFormatError(
-            f"{path}: line 2: {lines[1]!r}: expected t,ch<N>,... with N from 0 to 7"
+            f"{path}: line 2: {line!r}: expected a header t,ch<N>,... with N from 0 to 7"
         )
-    channels = [int(COLUMN.match(c).group(1)) for c in names[1:]]
-    if len(set(channels)) != len(channels):
-        raise CaptureFormatError(f"{path}: line 2: a channel appears twice")
-    body = [ln for ln in lines[2:] if ln.strip()]
-    try:
-        data = np.array([[float(x) for x in ln.split(",")] for ln in body], dtype=float)
-    except ValueError:
-        for number, ln in enumerate(lines[2:], start=3):
-            try:
-                [float(x) for x in ln.split(",")] if ln.strip() else None
-            except ValueError:
-                raise CaptureFormatError(
-                    f"{path}: line {number}: {ln!r}: expected numbers"
-                ) from None
-        raise
-    if data.ndim != 2 or data.shape[1] != len(names):
-        bad = next(
-            i
-            for i, ln in enumerate(lines[2:], start=3)
-            if ln.strip() and ln.count(",") != len(names) - 1
-        )
-        raise CaptureFormatError(f"{path}: line {bad}: expected {len(names)} values")
-    if len(data) < 2:
-        raise CaptureFormatError(f"{path}: expected at least two scans")
-    full = 1023 if chip == "mcp3008" else 4095
-    counts = data[:, 1:]
-    if counts.min() < 0 or counts.max() > full or not np.all(counts == np.round(counts)):
-        row = int(
-            np.argmax(np.any((counts < 0) | (counts > full) | (counts != np.round(counts)), axis=1))
-        )
-        raise CaptureFormatError(
-            f"{path}: line {row + 3}: expected whole counts from 0 to {full} ({chip})"
-        )
-    if np.any(np.diff(data[:, 0]) <= 0):
-        row = int(np.argmax(np.diff(data[:, 0]) <= 0)) + 4
-        raise CaptureFormatError(f"{path}: line {row}: t must increase from scan to scan")
-    return Capture(chip, frame_us, channels, data[:, 0], counts.astype(np.int64))
+    channels = [int(c[2:]) for c in names[1:]]
+    twice = sorted({c for c in channels if channels.count(c) > 1})
+    if twice:
+        raise CaptureFormatError(f"{path}: line 2: column ch{twice[0]} appears twice")
+    return channels

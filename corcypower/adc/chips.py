@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from corcypower import capture
@@ -12,6 +13,8 @@ from corcypower.adc.replay import Replay
 from corcypower.adc.spi import SpiTransport
 from corcypower.clock import Clock
 from corcypower.settings import Config, frame_seconds
+
+log = logging.getLogger(__name__)
 
 
 def circuit_of(config: Config, name: str) -> str:
@@ -27,11 +30,24 @@ def emulator_inputs(config: Config, cs: int, clock: Clock):
     source = config["emulator.source"]
     bits = MODELS[config.chip_model].bits
     if source != "household":
-        return Replay(capture.read(source), VREF, start=clock.monotonic())
+        replay = Replay(capture.read(source), VREF, start=clock.monotonic())
+        missing = [
+            f"{c.name} (ch{c.adc_channel})"
+            for c in config.channels
+            if c.cs == cs and c.adc_channel not in replay.columns
+        ]
+        if missing:
+            log.warning("%s has no column for %s: they read mid-scale", source, ", ".join(missing))
+        return replay
     hz = config["mains.frequency_hz"]
     volts = config["emulator.mains_volts"] or (230.0 if hz == 50 else 120.0)
     wires = {
-        ch.adc_channel: (ch.kind, ch.scale, ch.invert, circuit_of(config, ch.name))
+        ch.adc_channel: (
+            ch.kind,
+            ch.scale,
+            ch.invert,
+            circuit_of(config, ch.name) if ch.kind == "current" else "",
+        )
         for ch in config.channels
         if ch.cs == cs
     }
@@ -41,8 +57,9 @@ def emulator_inputs(config: Config, cs: int, clock: Clock):
         VREF,
         Mains(volts, hz),
         wall_offset_s=clock.wall_ms() / 1000 - clock.monotonic(),
-        utc_offset_s=time.localtime().tm_gmtoff,
-        seed=config["emulator.seed"] + cs,
+        utc_offset_s=time.localtime(clock.wall_ms() / 1000).tm_gmtoff,
+        seed=config["emulator.seed"],  # one home, whichever chip watches it
+        noise_stream=cs,
         solar_w=config["emulator.solar_w"],
         clip=config["emulator.clip_channels"],
         flat=config["emulator.flat_channels"],
@@ -57,6 +74,7 @@ def open_transports(config: Config, clock: Clock) -> dict[int, SpiTransport]:
         if config["adc.chip"] == "emulated":
             chip = EmulatedChip(MODELS[config.chip_model].bits, emulator_inputs(config, cs, clock))
             device = EmulatedSpiDevice(chip, clock.monotonic)
+            device.max_speed_hz = config.spi_clock_hz
             kwargs = {"opener": lambda bus, dev, hz, device=device: device, "ioctl": device.ioctl}
         transports[cs] = SpiTransport(
             config["adc.spi_bus"],

@@ -1,13 +1,14 @@
 """The emulated chip: an MCP3008 or MCP3208 written from the datasheets, behind a spidev device.
 
-It knows nothing of the driver in mcp3xxx.py. It reads MOSI bit by bit as the datasheets
-describe the serial interface (section 5 of DS21295 and DS21298):
+It knows nothing of the driver in mcp3xxx.py. It reads MOSI bit by bit as section 5 of the
+datasheets (DS21295 and DS21298) describes the serial interface:
 
 - with CS low, leading zeros are ignored; the first 1 is the start bit;
-- the next four bits are SGL/DIFF, D2, D1, D0 (table 5-2 / 4-1 of the datasheets);
-- the input is sampled over the next 1.5 clocks, then a null bit (0) is driven, then the
-  result MSB first, one bit per clock;
-- if clocks continue, the result follows again LSB first (B1 onwards), then zeros;
+- the next four bits are SGL/DIFF, D2, D1, D0 (the configuration-bit tables of section 5);
+- the input is sampled until the falling edge of the 5th clock after the start bit, then
+  a null bit (0) is driven, then the result MSB first, one bit per clock;
+- if clocks continue with CS low, the result follows again LSB first (B1 onwards, B0 is
+  not repeated), then zeros indefinitely;
 - before the null bit DOUT is high impedance: this model drives 1s there, so a driver that
   forgets to mask them reads garbage and fails its tests.
 
@@ -20,6 +21,7 @@ spi_ioc_transfer array, so the real transport code runs against it.
 from __future__ import annotations
 
 import ctypes
+import errno
 import time
 from collections.abc import Callable
 
@@ -43,12 +45,16 @@ class EmulatedChip:
         self.conversions = 0
 
     def code(self, volts: np.ndarray) -> np.ndarray:
-        """Transfer function (datasheet eq. 4-1): code = 2**bits * VIN / VREF, truncated, in range."""
+        """The datasheets' transfer function: code = 2**bits * VIN / VREF, truncated, in range."""
         full = 1 << self.bits
         return np.clip(np.floor(volts * full / self.vref), 0, full - 1).astype(np.int64)
 
-    def exchange(self, mosi: np.ndarray, start_times: np.ndarray, clock_hz: float) -> np.ndarray:
-        """MISO for n CS-low segments of equal length: mosi is an (n, k) uint8 array."""
+    def exchange(self, mosi: np.ndarray, start_times, clock_hz) -> np.ndarray:
+        """MISO for n CS-low segments of equal length: mosi is an (n, k) uint8 array.
+
+        Segment i starts (CS falls, first clock) at start_times[i]; clock_hz is one SPI clock
+        for all, or one per segment.
+        """
         n, nbytes = mosi.shape
         nbits = nbytes * 8
         bits_in = np.unpackbits(mosi, axis=1)  # (n, nbits), MSB first
@@ -62,8 +68,8 @@ class EmulatedChip:
         complete = has_start & (start + 4 < nbits)  # config fully clocked in: a conversion happens
         single = config >> 3 == 1
         channel = config & 0x7
-        # sampled between the D0 clock and the null bit: 1.5 clocks after D0's rising edge
-        t_sample = start_times + (start + 5.5) / clock_hz
+        # the sample is held at the falling edge of the 5th clock after the start bit
+        t_sample = np.asarray(start_times, dtype=float) + (start + 5.5) / np.asarray(clock_hz)
         codes = self._convert(single, channel, t_sample, complete)
         self.conversions += int(complete.sum())
 
@@ -84,8 +90,9 @@ class EmulatedChip:
         return np.packbits(out.astype(np.uint8), axis=1)
 
     def _convert(self, single, channel, t_sample, complete) -> np.ndarray:
-        # differential (table 4-1): D2 D1 pick the pair, D0 picks which of the two is IN+,
-        # so IN+ is always channel D2 D1 D0 and IN- its partner
+        # differential: D2 D1 pick the pair, D0 which of the two is IN+ (000: CH0+ CH1-,
+        # 001: CH0- CH1+, ...), so IN+ is always channel D2 D1 D0 and IN- its partner; a
+        # negative difference reads 0
         volts = self.inputs(channel, t_sample)
         if not single.all():
             minus = self.inputs(channel ^ 1, t_sample)
@@ -97,12 +104,16 @@ class EmulatedSpiDevice:
     """What `open("/dev/spidevB.C")` plus the kernel's spidev driver would be, for the emulated chip.
 
     Time on the bus advances as the transfers describe it: len * 8 clocks at speed_hz plus
-    delay_usecs after each transfer, starting at `clock()` when the ioctl is made.
+    delay_usecs after each transfer, starting at `clock()` when the ioctl is made. Requests
+    the kernel would refuse are refused with the kernel's errno, so a transport bug fails here.
     """
+
+    BUFSIZ = 4096  # spidev's default `bufsiz`: the most bytes one message may send (or receive)
 
     def __init__(self, chip: EmulatedChip, clock: Callable[[], float] = time.monotonic):
         self.chip = chip
         self.clock = clock
+        self.mode, self.bits_per_word, self.max_speed_hz = 0, 8, 1_000_000  # as SpiDev has them
         self.ioctl_calls = 0
         self.fail_next = 0  # for fault tests: the next N ioctls fail with EIO
 
@@ -112,69 +123,87 @@ class EmulatedSpiDevice:
     def close(self) -> None:
         pass
 
-    def ioctl(self, fd: int, request: int, arg) -> int:
+    def ioctl(self, fd: int, request: int, arg=0, mutate_flag: bool = True) -> int:
         """Answer SPI_IOC_MESSAGE(N): arg is the writable array of N spi_ioc_transfer structs."""
-        if (request >> 8) & 0xFF != SPI_IOC_MAGIC or (request & 0xFF) != 0:
-            raise OSError(22, "Invalid argument: not an SPI_IOC_MESSAGE request")
+        # _IOC fields: direction 31..30, size 29..16, type 15..8, number 7..0 (spidev_ioctl)
+        if (request >> 8) & 0xFF != SPI_IOC_MAGIC or request & 0xFF != 0 or request >> 30 != 1:
+            raise OSError(errno.ENOTTY, "Inappropriate ioctl: not an SPI_IOC_MESSAGE request")
         size = (request >> 16) & 0x3FFF
-        if size == 0 or size % TRANSFER_SIZE:
-            raise OSError(22, f"Invalid argument: message size {size}")
+        if size % TRANSFER_SIZE:
+            raise OSError(errno.EINVAL, f"Invalid argument: message size {size}")
+        if size == 0:
+            return 0
+        view = memoryview(arg).cast("B")
+        if len(view) < size:
+            raise OSError(errno.EFAULT, f"Bad address: {len(view)} bytes for a {size}-byte array")
+        xfers = np.frombuffer(view[:size], dtype=SPI_IOC_TRANSFER)
+        if np.any((xfers["bits_per_word"] != 0) & (xfers["bits_per_word"] != 8)):
+            raise OSError(errno.EINVAL, "Invalid argument: the chip takes 8-bit words")
+        if int(xfers["len"].sum()) > self.BUFSIZ:
+            raise OSError(errno.EMSGSIZE, f"Message too long: more than {self.BUFSIZ} bytes")
         self.ioctl_calls += 1
         if self.fail_next:
             self.fail_next -= 1
-            raise OSError(5, "Input/output error (emulated)")
-        xfers = np.frombuffer(memoryview(arg).cast("B")[:size], dtype=SPI_IOC_TRANSFER)
-        t0 = self.clock()
-        durations = xfers["len"] * 8 / xfers["speed_hz"] + xfers["delay_usecs"] * 1e-6
-        starts = t0 + np.concatenate(([0.0], np.cumsum(durations)[:-1]))
+            raise OSError(errno.EIO, "Input/output error (emulated)")
+        speed = np.where(xfers["speed_hz"] == 0, self.max_speed_hz, xfers["speed_hz"])
+        durations = xfers["len"] * 8 / speed + xfers["delay_usecs"] * 1e-6
+        starts = self.clock() + np.concatenate(([0.0], np.cumsum(durations)[:-1]))
         mosi = _read_buffers(xfers["tx_buf"], xfers["len"])
-        # CS rises after a transfer only where cs_change is set (and after the last one)
-        ends = np.flatnonzero(xfers["cs_change"][:-1]).tolist() + [len(xfers) - 1]
-        begin = 0
-        segments = []
-        for end in ends:
-            segments.append((begin, end))
-            begin = end + 1
-        miso = self._answer(xfers, mosi, starts, segments)
+        miso = self._answer(xfers["cs_change"], mosi, starts, speed)
         _write_buffers(xfers["rx_buf"], xfers["len"], miso)
         return 0
 
-    def _answer(self, xfers, mosi, starts, segments) -> list[bytes]:
-        speed = float(xfers["speed_hz"][0])
-        single = all(b == e for b, e in segments) and len({len(m) for m in mosi}) == 1
-        if single:  # the usual case: one CS-low segment per transfer, all the same length
+    def _answer(self, cs_change, mosi: list[bytes], starts, speed) -> list[bytes]:
+        lengths = {len(m) for m in mosi}
+        if np.all(cs_change[:-1]) and len(lengths) == 1 and 0 not in lengths:
+            # the usual case: CS rises after every transfer, all of the same length
             frames = np.frombuffer(b"".join(mosi), dtype=np.uint8).reshape(len(mosi), -1)
             out = self.chip.exchange(frames, starts, speed).tobytes()
             k = frames.shape[1]
             return [out[i : i + k] for i in range(0, len(out), k)]
+        # CS held low across transfers (cs_change = 0): each run of them is one long segment;
+        # CS rises after a transfer with cs_change set, and at the end of the message
         answers: list[bytes] = []
-        for b, e in segments:  # CS held low across transfers: one long segment each
-            data = np.frombuffer(b"".join(mosi[b : e + 1]), dtype=np.uint8)[None, :]
-            out = self.chip.exchange(data, starts[b : b + 1], speed)[0].tobytes()
+        ends = np.flatnonzero(cs_change[:-1]).tolist() + [len(mosi) - 1]
+        begin = 0
+        for end in ends:
+            data = b"".join(mosi[begin : end + 1])
+            out = b""
+            if data:
+                segment = np.frombuffer(data, dtype=np.uint8)[None, :]
+                out = self.chip.exchange(segment, starts[begin : begin + 1], speed[begin])[0]
+                out = out.tobytes()
             offset = 0
-            for m in mosi[b : e + 1]:
+            for m in mosi[begin : end + 1]:
                 answers.append(out[offset : offset + len(m)])
                 offset += len(m)
+            begin = end + 1
         return answers
 
 
 def _contiguous(addresses: np.ndarray, lengths: np.ndarray) -> bool:
     """True when buffer k starts right where buffer k-1 ends (one copy serves them all)."""
-    return bool(np.all(addresses[1:] == addresses[:-1] + lengths[:-1]))
+    return bool(addresses[0] != 0 and np.all(addresses[1:] == addresses[:-1] + lengths[:-1]))
 
 
 def _read_buffers(addresses: np.ndarray, lengths: np.ndarray) -> list[bytes]:
+    """The bytes each transfer sends; a NULL tx_buf sends zeros, as the SPI core does."""
     if _contiguous(addresses, lengths):
         data = ctypes.string_at(int(addresses[0]), int(lengths.sum()))
         cuts = [0] + np.cumsum(lengths, dtype=np.int64).tolist()
         return [data[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
-    return [ctypes.string_at(int(a), int(n)) for a, n in zip(addresses, lengths, strict=True)]
+    return [
+        ctypes.string_at(int(a), int(n)) if a else bytes(int(n))
+        for a, n in zip(addresses, lengths, strict=True)
+    ]
 
 
 def _write_buffers(addresses: np.ndarray, lengths: np.ndarray, data: list[bytes]) -> None:
+    """Store each transfer's answer; a NULL rx_buf discards it."""
     if _contiguous(addresses, lengths):
         joined = b"".join(data)
         ctypes.memmove(int(addresses[0]), joined, len(joined))
         return
     for a, chunk in zip(addresses, data, strict=True):
-        ctypes.memmove(int(a), chunk, len(chunk))
+        if a:
+            ctypes.memmove(int(a), chunk, len(chunk))

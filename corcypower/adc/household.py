@@ -19,6 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 
 DAY_S = 86_400.0
+# The grid's voltage harmonics: (order, amplitude relative to the fundamental, phase)
+MAINS_HARMONICS = ((3, 0.02, math.pi), (5, 0.012, 0.0))
+# the fundamental's share of the RMS voltage
+MAINS_FUNDAMENTAL = 1 / math.sqrt(1 + sum(a * a for _, a, _ in MAINS_HARMONICS))
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,8 @@ def appliance_watts(
     if name == "standby":
         return 55.0 + 10.0 * np.sin(2 * np.pi * t / 1800.0)
     if name == "fridge":
-        period = 2400.0 + 600.0 * r(1)  # a 40-50 min cycle, 35 % of it running
+        # a 40-50 min cycle, 35 % of it running: the fridge's own, the same every day
+        period = 2400.0 + 600.0 * _day_random(seed, np.zeros(1), 1)[0]
         phase = np.mod(t + 977.0 * seed, period) / period
         running = phase < 0.35
         inrush = phase * period < 2.0
@@ -120,30 +125,48 @@ def circuit_watts(circuit: str, local_s, seed: int = 1, solar_w: float = 3000.0)
 
 
 def circuit_apparent(circuit: str, local_s, volts: float, seed: int = 1, solar_w: float = 3000.0):
-    """(real W, apparent VA, Irms A) of a circuit: each load's current by its angle and harmonics."""
+    """(real W, apparent VA, Irms A) of a circuit on mains of `volts` RMS, as Household draws it.
+
+    Each load's current is a phasor per harmonic order; the loads' phasors add (their
+    harmonics are in step with the same mains), so Irms = sqrt(sum over orders |sum I_h|^2)
+    and apparent power = volts * Irms (IEEE 1459: S = V I). Real power is circuit_watts.
+    """
     t = np.asarray(local_s, dtype=float)
-    fundamental = np.zeros_like(t, dtype=complex)
-    harmonic_sq = np.zeros_like(t)
+    phasors: dict[int, np.ndarray] = {}
+    real = np.zeros_like(t)
     for name, sign in circuit_loads(circuit):
         watts = appliance_watts(name, t, seed, solar_w)
+        real += sign * watts
         app = APPLIANCES.get(name, Appliance(0.0))
-        i1 = watts / (volts * math.cos(math.radians(app.lag_deg)))
-        fundamental += sign * i1 * np.exp(-1j * math.radians(app.lag_deg))
-        harmonic_sq += sum((i1 * ratio) ** 2 for _, ratio in app.harmonics)
-    irms = np.sqrt(np.abs(fundamental) ** 2 + harmonic_sq)
-    real = volts * fundamental.real
+        i1 = watts * amps_per_watt(app, volts)
+        for order, ratio in ((1, 1.0), *app.harmonics):
+            angle = order * math.radians(app.lag_deg)
+            phasors[order] = phasors.get(order, 0) + sign * i1 * ratio * np.exp(-1j * angle)
+    irms = np.sqrt(sum(np.abs(p) ** 2 for p in phasors.values())) if phasors else np.zeros_like(t)
     return real, volts * irms, irms
+
+
+def amps_per_watt(app: Appliance, volts: float) -> float:
+    """RMS fundamental amps per watt a load draws on mains of `volts` RMS.
+
+    Real power is V1 I1 cos(lag) plus, for each harmonic both have, Vh Ih cos(angle between
+    them); solving for I1 makes the waveform's mean(v * i) equal the load's watts exactly.
+    """
+    lag = math.radians(app.lag_deg)
+    k = math.cos(lag)
+    for order, ratio in app.harmonics:
+        for v_order, v_ratio, v_phase in MAINS_HARMONICS:
+            if order == v_order:
+                k += v_ratio * ratio * math.cos(v_phase + order * lag)
+    return 1.0 / (volts * MAINS_FUNDAMENTAL * k)
 
 
 class Mains:
     """The grid's voltage: nominal RMS and frequency, slowly wandering, with a few harmonics."""
 
-    HARMONICS = ((3, 0.02, math.pi), (5, 0.012, 0.0))
-
     def __init__(self, volts: float, hz: float):
         self.volts, self.hz = volts, hz
-        norm = math.sqrt(1 + sum(a * a for _, a, _ in self.HARMONICS))
-        self.peak = volts * math.sqrt(2) / norm
+        self.peak = volts * math.sqrt(2) * MAINS_FUNDAMENTAL  # so the RMS, harmonics in, is `volts`
 
     def phase(self, t: np.ndarray) -> np.ndarray:
         """Angle of the fundamental: the frequency wanders ±0.03 Hz over five minutes."""
@@ -152,7 +175,7 @@ class Mains:
     def voltage(self, t: np.ndarray) -> np.ndarray:
         theta = self.phase(t)
         wave = np.sin(theta)
-        for order, amp, phi in self.HARMONICS:
+        for order, amp, phi in MAINS_HARMONICS:
             wave = wave + amp * np.sin(order * theta + phi)
         return self.peak * wave
 
@@ -162,6 +185,9 @@ class Household:
 
     `wires` maps an ADC channel to (kind, scale, invert, circuit): what is wired to it and
     how many volts or amps one count stands for, so the counts come out as configured.
+    Times are monotonic seconds; `wall_offset_s + utc_offset_s` turns them into local time,
+    which the loads follow. The home is the seed's; `noise_stream` tells apart the noise of
+    two chips watching the same home.
     """
 
     def __init__(
@@ -176,6 +202,7 @@ class Household:
         solar_w: float = 3000.0,
         clip: Iterable[int] = (),
         flat: Iterable[int] = (),
+        noise_stream: int = 0,
     ):
         self.wires, self.bits, self.vref, self.mains = wires, bits, vref, mains
         self.local_offset = wall_offset_s + utc_offset_s  # monotonic -> local seconds
@@ -183,7 +210,7 @@ class Household:
         self.clip, self.flat = set(clip), set(flat)
         self.lsb = vref / (1 << bits)
         self.mid = vref / 2 + 0.3 * self.lsb  # the bias divider: mid-scale, off the code edge
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng((seed, noise_stream))
 
     def current(self, circuit: str, t: np.ndarray) -> np.ndarray:
         """Instantaneous amps of a circuit: each load at its angle with its harmonics."""
@@ -196,7 +223,7 @@ class Household:
                 continue
             app = APPLIANCES.get(name, Appliance(0.0))
             lag = math.radians(app.lag_deg)
-            peak = watts * math.sqrt(2) / (self.mains.volts * math.cos(lag))
+            peak = watts * math.sqrt(2) * amps_per_watt(app, self.mains.volts)
             wave = np.sin(theta - lag)
             for order, ratio in app.harmonics:
                 wave = wave + ratio * np.sin(order * (theta - lag))
@@ -216,7 +243,9 @@ class Household:
         kind, scale, invert, circuit = self.wires[ch]
         value = self.mains.voltage(t) if kind == "voltage" else self.current(circuit, t)
         counts = (-value if invert else value) / scale
-        if ch in self.clip:
-            counts = counts * 8 + 0.4 * (1 << self.bits)
+        if (
+            ch in self.clip
+        ):  # overdriven: 8x the signal, on a swing past both rails whatever the load
+            counts = 8 * counts + 0.75 * (1 << self.bits) * np.sin(self.mains.phase(t))
         noise = self.rng.normal(0.0, 0.5, len(t))  # half an LSB of noise, as a quiet board has
         return self.mid + (counts + noise) * self.lsb

@@ -22,6 +22,7 @@ SGL = 1 selects single-ended input D2 D1 D0 (0..7); "?" is high impedance: never
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 
@@ -32,7 +33,7 @@ class ChipModel:
 
     name: str
     bits: int
-    max_clock_hz: int  # at VDD = 3.3 V (the datasheets give 1.35 MHz / 1 MHz at 2.7 V)
+    max_clock_hz: int  # the datasheets' limit at VDD = 2.7 V, so safe on the Pi's 3.3 V
 
     @property
     def max_count(self) -> int:
@@ -44,20 +45,29 @@ class ChipModel:
 
     def frame(self, channel: int) -> bytes:
         """The 3 bytes that ask for one single-ended conversion of `channel`."""
-        if not 0 <= channel <= 7:
+        if not isinstance(channel, Integral) or not 0 <= channel <= 7:
             raise ValueError(f"ADC channel {channel}: expected 0 to 7")
+        channel = int(channel)
         if self.bits == 10:  # start bit = byte 0 bit 0; SGL D2 D1 D0 = byte 1 bits 7..4
             return bytes([0x01, 0x80 | channel << 4, 0x00])
         # start bit = byte 0 bit 2, SGL = bit 1, D2 = bit 0; D1 D0 = byte 1 bits 7..6
         return bytes([0x04 | 0x02 | channel >> 2, (channel & 0x03) << 6, 0x00])
 
+    @property
+    def high_mask(self) -> int:
+        """The result bits of byte 1 (B9 B8 or B11..B8); the rest is null bit and high impedance."""
+        return (1 << (self.bits - 8)) - 1  # 0x03 for 10 bits, 0x0F for 12
+
     def decode(self, rx: np.ndarray) -> np.ndarray:
-        """Counts from received frames, an (n, 3) uint8 array: B(n-1)..B8 are the low bits of byte 1."""
-        high_mask = (1 << (self.bits - 8)) - 1  # 0x03 for 10 bits, 0x0F for 12
-        return (rx[:, 1].astype(np.uint16) & high_mask) << 8 | rx[:, 2]
+        """Counts (int64, so arithmetic on them cannot wrap) from an (n, 3) uint8 array of answers."""
+        rx = np.asarray(rx, dtype=np.uint8)
+        if rx.ndim != 2 or rx.shape[1] != 3:
+            raise ValueError(f"expected an (n, 3) array of answers, got shape {rx.shape}")
+        return (rx[:, 1].astype(np.int64) & self.high_mask) << 8 | rx[:, 2]
 
     def decode_one(self, rx: bytes) -> int:
-        return ((rx[1] & ((1 << (self.bits - 8)) - 1)) << 8) | rx[2]
+        """The count in one 3-byte answer (the one-conversion-per-call way of the originals)."""
+        return (rx[1] & self.high_mask) << 8 | rx[2]
 
 
 MCP3008 = ChipModel("mcp3008", 10, 1_350_000)
