@@ -19,6 +19,7 @@ from corcypower.analysis import FLAG_LATE, ChannelStats, analyze
 from corcypower.clock import Clock
 from corcypower.settings import Config
 from corcypower.store.database import Database
+from corcypower.store.retention import Retention
 from corcypower.store.writer import Writer, last_ts, register_channels
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,14 @@ class Daemon:
         ids = register_channels(
             self.db, self.config.channels, self.config["adc.chip"], self.clock.wall_ms()
         )
-        self.writer = Writer(self.db, ids, self.config["store.commit_seconds"], self.clock)
+        self.writer = Writer(
+            self.db,
+            ids,
+            self.config["store.commit_seconds"],
+            self.clock,
+            Retention.from_config(self.config),
+            self.config["store.buffer_rows"],
+        )
         self.last_ts = last_ts(self.db)
 
     def timestamp(self, raw: RawBatch) -> int:

@@ -170,6 +170,30 @@ SETTINGS: list[Setting] = [
         number(0.0, 3600.0),
     ),
     Setting(
+        "store.raw_days",
+        31,
+        "Days raw batches (every 0.5 s) are kept; about 14 MB per channel per day. Older history stays in the rollups.",
+        number(1, 3660),
+    ),
+    Setting(
+        "store.rollup_10s_days",
+        366,
+        "Days 10-second rollups are kept (0: forever); about 0.6 MB per channel per day.",
+        number(0, 36_600),
+    ),
+    Setting(
+        "store.rollup_1m_days",
+        1827,
+        "Days 1-minute rollups are kept (0: forever); about 0.1 MB per channel per day. 15-minute, hourly and daily rollups are kept forever.",
+        number(0, 36_600),
+    ),
+    Setting(
+        "store.buffer_rows",
+        100_000,
+        "Rows kept in memory while the database cannot be written (disk full), retried every commit; about 400 bytes each. Beyond, the oldest are dropped.",
+        number(1000, 10_000_000, integer=True),
+    ),
+    Setting(
         "emulator.chip",
         "mcp3208",
         'The chip the emulator behaves as when adc.chip = "emulated".',

@@ -11,6 +11,18 @@ from pathlib import Path
 from corcypower.errors import StoreError
 
 MIGRATION_NAME = re.compile(r"^(\d{4})_\w+\.sql$")
+WAL_SIZE_LIMIT = 16 * 1024 * 1024
+
+
+def _rebuild_history(conn: sqlite3.Connection) -> None:
+    """Version 2 adds spans and rollups: fill them from the raw rows a version 1 file holds."""
+    from corcypower.store.writer import rebuild
+
+    rebuild(conn)
+
+
+# Steps in Python that complete a migration, run in its transaction after its SQL.
+PYTHON_STEPS = {2: _rebuild_history}
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -55,6 +67,11 @@ class Database:
                 # FULL: a commit survives a power cut. Commits are rare (commit_seconds), so the
                 # extra fsync costs the SD card nothing measurable.
                 self.conn.execute("PRAGMA synchronous = FULL")
+                # Debian builds sqlite with secure_delete on: every retention delete would
+                # also overwrite the freed rows with zeros, writing the SD card for nothing
+                self.conn.execute("PRAGMA secure_delete = OFF")
+                # a big import or rebuild grows the WAL; give the space back after a checkpoint
+                self.conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
             self.conn.execute("PRAGMA foreign_keys = ON")
             self.conn.row_factory = sqlite3.Row
             if not read_only:
@@ -80,15 +97,19 @@ class Database:
 
     @contextmanager
     def atomic(self):
-        """One transaction: everything inside commits together or not at all."""
+        """One transaction: everything inside commits together or not at all.
+
+        A COMMIT can fail too (SQLITE_FULL while writing the WAL, SQLITE_BUSY): sqlite then
+        leaves the transaction open, so it is rolled back here and the caller may retry.
+        """
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
             self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
 
     def migrate(self) -> list[str]:
         """Apply the migrations newer than the file, each in its own transaction."""
@@ -102,9 +123,11 @@ class Database:
             if version <= current:
                 continue
             try:
-                self.conn.executescript(
-                    f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
-                )
+                self.conn.executescript(f"BEGIN IMMEDIATE;\n{sql}")
+                if version in PYTHON_STEPS:
+                    PYTHON_STEPS[version](self.conn)
+                self.conn.execute(f"PRAGMA user_version = {version}")
+                self.conn.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from corcypower.errors import StoreError
 from corcypower.store.database import Database
 
 RECENT_MS = 600_000  # look for each channel's latest row within ten minutes of the newest
@@ -21,3 +22,16 @@ def latest(db: Database) -> list[sqlite3.Row]:
            ORDER BY c.id""",
         (RECENT_MS, RECENT_MS),
     )
+
+
+def channels_of(db: Database, names: list[str] | None, kind: str | None = None) -> dict[int, str]:
+    """Channel ids and names, in id order: the named ones, or all (of a kind)."""
+    rows = db.query("SELECT id, name, kind FROM channel ORDER BY id")
+    if names is None:
+        return {r["id"]: r["name"] for r in rows if kind is None or r["kind"] == kind}
+    by_name = {r["name"]: r["id"] for r in rows}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        known = ", ".join(by_name) or "none yet"
+        raise StoreError(f"{db.path}: no channel named {', '.join(unknown)} (channels: {known})")
+    return {by_name[n]: n for n in names}

@@ -1,9 +1,13 @@
-"""The single writer: batches are buffered in memory and committed every commit_seconds.
+"""The single write path: batches are buffered in memory and committed every commit_seconds.
 
 An SD card wears by the page it rewrites, not by the row: one commit per 0.5 s batch
 rewrites the same few pages (and the WAL) twice a second. Grouping a minute of rows into one
-commit writes each page about once. The price is the data at risk on a crash: at most
-commit_seconds. SIGTERM calls flush(), so a clean stop loses nothing.
+commit writes each page about once (bench/store.py measures it). The price is the data at
+risk on a crash: at most commit_seconds. SIGTERM calls flush(), so a clean stop loses nothing.
+
+Every commit writes, in one transaction: the spans (coverage), the raw rows, every rollup
+level, and from time to time a chunk of retention deletes. `write_rows` is that transaction's
+body, shared by the daemon, `simulate` and `import`, so all three store the same way.
 """
 
 from __future__ import annotations
@@ -12,35 +16,24 @@ import logging
 import sqlite3
 from collections.abc import Iterable
 
+import numpy as np
+
 from corcypower.analysis import ChannelStats
 from corcypower.clock import Clock
 from corcypower.settings import Channel
+from corcypower.store import rollups, spans
+from corcypower.store.batches import COLUMNS, Batches
 from corcypower.store.database import Database
+from corcypower.store.retention import PRUNE_EVERY_MS, RAW_TABLE, Retention, prune
 
 log = logging.getLogger(__name__)
 
-COLUMNS = (
-    "ts",
-    "channel_id",
-    "duration_ms",
-    "n",
-    "mean",
-    "min",
-    "max",
-    "rms",
-    "vrms",
-    "frequency_hz",
-    "irms",
-    "real_power_w",
-    "apparent_power_va",
-    "power_factor",
-    "flags",
-)
 INSERT = (
     f"INSERT OR IGNORE INTO batch ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 )
-# A day of rows for 8 channels; beyond this the oldest wait-to-be-written rows are dropped
-MAX_PENDING_ROWS = 8 * 2 * 86_400
+# Rows kept in memory while the database cannot be written (disk full, locked): ~400 bytes
+# each, so 100 000 rows are ~40 MB, 14 hours of two channels. Beyond, the oldest are dropped.
+DEFAULT_BUFFER_ROWS = 100_000
 
 
 def register_channels(
@@ -71,7 +64,67 @@ def register_channels(
 
 
 def last_ts(db: Database) -> int | None:
-    return db.query("SELECT max(ts) FROM batch")[0][0]
+    """The end of the newest stored batch (raw, or covered by an import): new stamps go after it."""
+    raw = db.query("SELECT max(ts) FROM batch")[0][0]
+    covered = db.query("SELECT max(end_ms) FROM span")[0][0]
+    found = [t for t in (raw, covered) if t is not None]
+    return max(found) if found else None
+
+
+def write_rows(
+    conn: sqlite3.Connection, batches: Batches, now_ms: int, retention: Retention
+) -> int:
+    """Store batches inside the caller's transaction; returns how many were new.
+
+    Batches already covered are skipped (see spans). Rows older than a table's retention at
+    now_ms are not written to it: an import of last year's data fills the rollups kept that
+    long, not the raw table only to delete it again.
+    """
+    batches.check()
+    b = batches.unique_sorted()
+    b = b.take(spans.record(conn, b))
+    if not len(b):
+        return 0
+    since = retention.horizons(now_ms)
+    raw = b if since[RAW_TABLE] is None else b.take(b["ts"] >= since[RAW_TABLE])
+    conn.executemany(INSERT, raw.rows())
+    rollups.add_all(conn, b, since)
+    return len(b)
+
+
+def rebuild(conn: sqlite3.Connection, chunk_ms: int = 6 * 3_600_000) -> int:
+    """Recompute spans and rollups from the raw rows, where raw rows still exist; rows read.
+
+    Buckets that begin before the oldest raw row keep their stored values: their raw rows
+    are gone, so they cannot be rebuilt. Runs inside the caller's transaction.
+    """
+    first = conn.execute("SELECT min(ts) FROM batch").fetchone()[0]
+    if first is None:
+        return 0
+    start = conn.execute(
+        "SELECT min(ts - duration_ms) FROM batch WHERE ts < ?", (first + 10_000,)
+    ).fetchone()[0]
+    since = {}
+    for level in rollups.LEVELS:
+        # the bucket holding the first raw row keeps its stored value, if it has one: part of
+        # its raw rows may be gone; an empty one (an upgraded database) is filled
+        partial = start // level.width_ms * level.width_ms
+        kept = conn.execute(f"SELECT 1 FROM {level.table} WHERE ts = ?", (partial,)).fetchone()
+        since[level.table] = partial + level.width_ms if kept else partial
+        conn.execute(f"DELETE FROM {level.table} WHERE ts >= ?", (since[level.table],))
+    spans.truncate(conn, start)
+    last = conn.execute("SELECT max(ts) FROM batch").fetchone()[0]
+    done = 0
+    for lo in range(first, last + 1, chunk_ms):
+        cur = conn.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM batch WHERE ts >= ? AND ts < ? ORDER BY ts",
+            (lo, lo + chunk_ms),
+        )
+        b = Batches.from_rows(cur.fetchall())
+        spans.record(conn, b)
+        rollups.add_all(conn, b, since)
+        done += len(b)
+    return done
 
 
 class Writer:
@@ -83,14 +136,20 @@ class Writer:
         channel_ids: dict[str, int],
         commit_seconds: float,
         clock: Clock | None = None,
+        retention: Retention | None = None,
+        buffer_rows: int = DEFAULT_BUFFER_ROWS,
     ):
         self.db = db
         self.channel_ids = channel_ids
         self.commit_seconds = commit_seconds
         self.clock = clock or Clock()
+        self.retention = retention or Retention()
+        self.buffer_rows = buffer_rows
         self.pending: list[tuple] = []
         self.last_commit = self.clock.monotonic()
+        self.last_prune_ms: int | None = None
         self.rows_written = 0
+        self.rows_dropped = 0
         self.commits = 0
         self.failures = 0
         self.last_error: str | None = None
@@ -116,9 +175,10 @@ class Writer:
                     s.flags,
                 )
             )
-        if len(self.pending) > MAX_PENDING_ROWS:
-            dropped = len(self.pending) - MAX_PENDING_ROWS
+        if len(self.pending) > self.buffer_rows:
+            dropped = len(self.pending) - self.buffer_rows
             del self.pending[:dropped]
+            self.rows_dropped += dropped
             log.error("database unwritable for too long: dropped the %d oldest rows", dropped)
 
     def due(self) -> bool:
@@ -143,6 +203,8 @@ class Writer:
                 exc,
             )
             return False
+        if self.failures and self.last_error:
+            log.warning("the database is writable again: %d rows committed", len(rows))
         self.pending = []
         self.rows_written += len(rows)
         self.commits += 1
@@ -150,5 +212,10 @@ class Writer:
         return True
 
     def _write(self, conn: sqlite3.Connection, rows: list[tuple]) -> None:
-        """The statements of one commit; later layers (rollups) extend this, in the same transaction."""
-        conn.executemany(INSERT, rows)
+        """The statements of one commit: rows, spans, rollups, and now and then retention."""
+        b = Batches.from_rows(rows)
+        now = int(np.max(b["ts"]))
+        write_rows(conn, b, now, self.retention)
+        if self.last_prune_ms is None or now - self.last_prune_ms >= PRUNE_EVERY_MS:
+            prune(conn, self.retention, now)
+            self.last_prune_ms = now
