@@ -9,6 +9,7 @@ import click
 
 from corcypower import __version__, settings
 from corcypower.errors import CorcyPowerError
+from corcypower.systemd import JournalFormatter, under_journal
 
 
 class Group(click.Group):
@@ -38,6 +39,8 @@ def setup_logging(level: str) -> None:
         else "%(asctime)s %(levelname)s %(message)s"
     )
     logging.basicConfig(level=level.upper(), format=fmt, stream=sys.stderr, force=True)
+    if under_journal():  # "<4>" prefixes: the journal keeps each line's level (journalctl -p)
+        logging.root.handlers[0].setFormatter(JournalFormatter(fmt))
 
 
 @click.group(cls=Group)
