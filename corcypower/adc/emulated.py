@@ -148,21 +148,35 @@ class EmulatedSpiDevice:
         speed = np.where(xfers["speed_hz"] == 0, self.max_speed_hz, xfers["speed_hz"])
         durations = xfers["len"] * 8 / speed + xfers["delay_usecs"] * 1e-6
         starts = self.clock() + np.concatenate(([0.0], np.cumsum(durations)[:-1]))
-        mosi = _read_buffers(xfers["tx_buf"], xfers["len"])
-        miso = self._answer(xfers["cs_change"], mosi, starts, speed)
-        _write_buffers(xfers["rx_buf"], xfers["len"], miso)
+        lengths, tx, rx = xfers["len"], xfers["tx_buf"], xfers["rx_buf"]
+        k = int(lengths[0])
+        if (
+            k
+            and np.all(lengths == k)
+            and np.all(xfers["cs_change"][:-1])
+            and _contiguous(tx, lengths)
+            and _contiguous(rx, lengths)
+        ):
+            # the transport's case: CS rises after every transfer, buffers back to back
+            total = k * len(xfers)
+            mosi = np.frombuffer(ctypes.string_at(int(tx[0]), total), np.uint8).reshape(-1, k)
+            ctypes.memmove(int(rx[0]), self.chip.exchange(mosi, starts, speed).tobytes(), total)
+            return 0
+        # anything else, transfer by transfer; a NULL tx_buf sends zeros, a NULL rx_buf
+        # discards the answer, as the SPI core does
+        sent = [
+            ctypes.string_at(int(a), int(n)) if a else bytes(int(n))
+            for a, n in zip(tx, lengths, strict=True)
+        ]
+        answers = self._segments(xfers["cs_change"], sent, starts, speed)
+        for a, answer in zip(rx, answers, strict=True):
+            if a:
+                ctypes.memmove(int(a), answer, len(answer))
         return 0
 
-    def _answer(self, cs_change, mosi: list[bytes], starts, speed) -> list[bytes]:
-        lengths = {len(m) for m in mosi}
-        if np.all(cs_change[:-1]) and len(lengths) == 1 and 0 not in lengths:
-            # the usual case: CS rises after every transfer, all of the same length
-            frames = np.frombuffer(b"".join(mosi), dtype=np.uint8).reshape(len(mosi), -1)
-            out = self.chip.exchange(frames, starts, speed).tobytes()
-            k = frames.shape[1]
-            return [out[i : i + k] for i in range(0, len(out), k)]
-        # CS held low across transfers (cs_change = 0): each run of them is one long segment;
-        # CS rises after a transfer with cs_change set, and at the end of the message
+    def _segments(self, cs_change, mosi: list[bytes], starts, speed) -> list[bytes]:
+        """Answers per transfer. CS rises after a transfer with cs_change set and at the end
+        of the message; transfers between (cs_change = 0) make one long CS-low segment."""
         answers: list[bytes] = []
         ends = np.flatnonzero(cs_change[:-1]).tolist() + [len(mosi) - 1]
         begin = 0
@@ -184,26 +198,3 @@ class EmulatedSpiDevice:
 def _contiguous(addresses: np.ndarray, lengths: np.ndarray) -> bool:
     """True when buffer k starts right where buffer k-1 ends (one copy serves them all)."""
     return bool(addresses[0] != 0 and np.all(addresses[1:] == addresses[:-1] + lengths[:-1]))
-
-
-def _read_buffers(addresses: np.ndarray, lengths: np.ndarray) -> list[bytes]:
-    """The bytes each transfer sends; a NULL tx_buf sends zeros, as the SPI core does."""
-    if _contiguous(addresses, lengths):
-        data = ctypes.string_at(int(addresses[0]), int(lengths.sum()))
-        cuts = [0] + np.cumsum(lengths, dtype=np.int64).tolist()
-        return [data[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
-    return [
-        ctypes.string_at(int(a), int(n)) if a else bytes(int(n))
-        for a, n in zip(addresses, lengths, strict=True)
-    ]
-
-
-def _write_buffers(addresses: np.ndarray, lengths: np.ndarray, data: list[bytes]) -> None:
-    """Store each transfer's answer; a NULL rx_buf discards it."""
-    if _contiguous(addresses, lengths):
-        joined = b"".join(data)
-        ctypes.memmove(int(addresses[0]), joined, len(joined))
-        return
-    for a, chunk in zip(addresses, data, strict=True):
-        if a:
-            ctypes.memmove(int(a), chunk, len(chunk))

@@ -33,23 +33,37 @@ def spi_ioc_message(n: int) -> int:
 
 
 class Message:
-    """A hand-built spi_ioc_transfer array over our own tx and rx buffers."""
+    """A hand-built spi_ioc_transfer array over our own tx and rx buffers: back to back in
+    one buffer each (as the transport lays them out), or each transfer its own buffer."""
 
-    def __init__(self, frames: list[bytes], cs_change: list[int], speed=1_000_000, delay_us=0):
-        self.tx = [ctypes.create_string_buffer(f, len(f)) for f in frames]
-        self.rx = [ctypes.create_string_buffer(len(f)) for f in frames]
+    def __init__(self, frames, cs_change, speed=1_000_000, delay_us=0, separate=False):
+        lengths = [len(f) for f in frames]
+        if separate:
+            self.tx = [ctypes.create_string_buffer(f, len(f)) for f in frames]
+            self.rx = [ctypes.create_string_buffer(n) for n in lengths]
+            tx = [ctypes.addressof(b) for b in self.tx]
+            rx = [ctypes.addressof(b) for b in self.rx]
+        else:
+            self.tx = [ctypes.create_string_buffer(b"".join(frames), sum(lengths))]
+            self.rx = [ctypes.create_string_buffer(sum(lengths))]
+            offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(int).tolist()
+            tx = [ctypes.addressof(self.tx[0]) + o for o in offsets]
+            rx = [ctypes.addressof(self.rx[0]) + o for o in offsets]
+        self.lengths = lengths
         self.xfers = np.zeros(len(frames), dtype=SPI_IOC_TRANSFER)
-        self.xfers["tx_buf"] = [ctypes.addressof(b) for b in self.tx]
-        self.xfers["rx_buf"] = [ctypes.addressof(b) for b in self.rx]
-        self.xfers["len"] = [len(f) for f in frames]
+        self.xfers["tx_buf"] = tx
+        self.xfers["rx_buf"] = rx
+        self.xfers["len"] = lengths
         self.xfers["speed_hz"] = speed
         self.xfers["delay_usecs"] = delay_us
         self.xfers["bits_per_word"] = 8
         self.xfers["cs_change"] = cs_change
 
     def send(self, device: EmulatedSpiDevice) -> list[bytes]:
+        """The answer of each transfer."""
         assert device.ioctl(3, spi_ioc_message(len(self.xfers)), self.xfers) == 0
-        return [b.raw for b in self.rx]
+        rx = zip(self.xfers["rx_buf"].tolist(), self.lengths, strict=True)
+        return [ctypes.string_at(a, n) if a else None for a, n in rx]
 
 
 def chip_reading(bits: int, codes: dict[int, int], steady, vref=3.3) -> EmulatedChip:
@@ -169,9 +183,11 @@ def test_xfer2_pitfall_transfers_with_cs_held_low_are_one_conversion(steady):
     assert rx == [bytes([0xFF, 0xF8, 0x64]), bytes([0b0100_1100, 0, 0]), bytes(3)]
 
 
-def test_cs_change_between_transfers_gives_one_conversion_each(steady):
+@pytest.mark.parametrize("separate", [False, True], ids=["one-buffer", "own-buffers"])
+def test_cs_change_between_transfers_gives_one_conversion_each(steady, separate):
     device = three_channels(steady)
-    rx = Message([MCP3008_CH[0], MCP3008_CH[1], MCP3008_CH[2]], [1, 1, 0]).send(device)
+    msg = Message([MCP3008_CH[0], MCP3008_CH[1], MCP3008_CH[2]], [1, 1, 0], separate=separate)
+    rx = msg.send(device)
     assert device.chip.conversions == 3
     assert rx == [bytes([0xFF, 0xF8, 100]), bytes([0xFF, 0xF8, 200]), bytes([0xFF, 0xF9, 44])]
 
@@ -183,13 +199,15 @@ def test_cs_change_mixed_runs_form_segments(steady):
     assert rx == [bytes([0xFF, 0xF8, 100]), bytes([0b0100_1100, 0, 0]), bytes([0xFF, 0xF9, 44])]
 
 
+@pytest.mark.parametrize("separate", [False, True], ids=["one-buffer", "own-buffers"])
 @pytest.mark.parametrize("bits, start_bit", [(10, 7), (12, 5)])
-def test_each_conversion_samples_at_the_5th_clock_after_its_start_bit(bits, start_bit, steady):
+def test_each_conversion_samples_at_the_5th_clock_after_its_start_bit(
+    bits, start_bit, separate, steady
+):
     inputs = steady({}, bits)
-    now = [1000.0]
-    device = EmulatedSpiDevice(EmulatedChip(bits, inputs), lambda: now[0])
+    device = EmulatedSpiDevice(EmulatedChip(bits, inputs), lambda: 1000.0)
     frame = bytes([0x01, 0x80, 0]) if bits == 10 else bytes([0x06, 0x00, 0])
-    Message([frame] * 4, [1, 1, 1, 0], speed=1_000_000, delay_us=76).send(device)
+    Message([frame] * 4, [1, 1, 1, 0], delay_us=76, separate=separate).send(device)
     # 24 clocks at 1 MHz + 76 µs = 100 µs per frame; held at the falling edge of clock start+5
     expected = [1000.0 + k * 100e-6 + (start_bit + 5.5) * 1e-6 for k in range(4)]
     assert inputs.times[0] == pytest.approx(expected, abs=1e-9)
@@ -214,12 +232,12 @@ def test_a_block_is_answered_with_one_vectorised_call(steady):
 
 def test_null_buffers_send_zeros_and_discard_the_answer(steady):
     device = three_channels(steady)
-    msg = Message([MCP3008_CH[0], MCP3008_CH[1]], [1, 0])
+    msg = Message([MCP3008_CH[0], MCP3008_CH[1]], [1, 0], separate=True)
     msg.xfers["tx_buf"][0] = 0  # sends zeros: no start bit
     msg.xfers["rx_buf"][1] = 0  # answer dropped
-    rx = msg.send(device)
+    assert msg.send(device) == [bytes([0xFF, 0xFF, 0xFF]), None]
     assert device.chip.conversions == 1
-    assert rx == [bytes([0xFF, 0xFF, 0xFF]), bytes(3)]
+    assert msg.rx[1].raw == bytes(3)  # the second answer was not written
 
 
 def refused(device, request, arg) -> int:
