@@ -203,9 +203,10 @@ class SpiTransport:
     def _adapt(self, extra_s: float) -> None:
         """Shorten delay_usecs by what the bus adds between transfers, so the rate is the one asked.
 
-        The kernel waits after each CS toggle (10 µs by default since Linux 5.x) and the
-        controller needs set-up time; none of it is in delay_usecs. Scheduling noise only ever
-        makes a block longer, so the smallest recent excess is the bus's own.
+        The kernel waits after each CS toggle (10 µs unless told otherwise, which spidev
+        cannot: _spi_transfer_cs_change_delay in drivers/spi/spi.c) and the controller needs
+        set-up time; none of it is in delay_usecs. Scheduling noise only ever makes a block
+        longer, so the smallest recent excess is the bus's own.
         """
         self.overheads.append(max(0.0, extra_s))
         delay = self._delay_us(min(self.overheads))
