@@ -194,9 +194,10 @@ class SpiTransport:
         self.ioctl_calls += 1
         measured = (self.clock.monotonic() - t0) / n
         self._adapt(measured - nominal)
-        # A real ioctl returns when the bus is done, so the measured time is the truth. An
-        # emulated bus answers at once: pace it here, as the controller would have.
-        period = max(nominal, measured)
+        # A real ioctl returns when the bus is done, but a busy Pi may wake us late, which
+        # would stretch this block's time axis; the smallest recent excess is the bus's own.
+        # An emulated bus answers at once (no excess): pace it here, as a controller would.
+        period = nominal + min(self.overheads)
         self.clock.sleep_until(t0 + n * period)
         return Block(self._rx.copy(), t0, period)
 

@@ -159,6 +159,24 @@ def test_delay_shrinks_by_what_the_bus_adds_between_transfers(rig, steady, clock
     assert second.t0 == pytest.approx(first.t0 + 100 * first.period)
 
 
+def test_a_late_wake_up_does_not_stretch_the_block(rig, steady, clock):
+    """A busy Pi returns from the ioctl late; the conversions were still evenly spaced."""
+    r = rig(10, steady({}, 10), clock_hz=1_000_000, frame_s=100e-6)
+    emulated = r.device.ioctl
+    late = [0.0, 0.05, 0.0]
+
+    def busy(fd, request, arg):
+        emulated(fd, request, arg)
+        clock.now += late.pop(0)  # descheduled for 50 ms after the bus finished
+        return 0
+
+    r.transport.ioctl = busy
+    tx = frames(MCP3008, [0] * 100)
+    first, second, third = (r.transport.read(tx) for _ in range(3))
+    assert first.period == second.period == third.period == pytest.approx(100e-6)
+    assert third.t0 == pytest.approx(second.t0 + 100 * 100e-6 + 0.05)  # the hole is a gap
+
+
 def test_the_array_is_built_once_per_block_shape(rig, steady):
     r = rig(10, steady({}, 10))
     tx = frames(MCP3008, [0, 1, 2])
