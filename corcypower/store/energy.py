@@ -9,7 +9,8 @@ an exact sum of buckets. Local time is the system's (TZ), as the sqlite3 views u
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -21,9 +22,9 @@ from corcypower.store.rollups import LEVEL_BY_NAME
 DAY_LEVEL = LEVEL_BY_NAME["15m"]
 
 
-def local_midnight_ms(day: date) -> int:
-    """The UTC ms of the local midnight that starts `day` (naive datetimes are local time)."""
-    return round(datetime.combine(day, datetime.min.time()).timestamp() * 1000)
+def local_midnight_ms(day: date, tz: tzinfo | None = None) -> int:
+    """The UTC ms of the local midnight that starts `day` (tz None: the system's local time)."""
+    return round(datetime.combine(day, datetime.min.time(), tzinfo=tz).timestamp() * 1000)
 
 
 def daily_energy(
@@ -31,17 +32,21 @@ def daily_energy(
     days: int = 30,
     end_ms: int | None = None,
     channels: list[str] | None = None,
+    tz: tzinfo | str | None = None,
 ) -> pd.DataFrame:
     """Energy per local day of current channels, for the `days` local days up to end_ms (now).
 
     Columns: day ('YYYY-MM-DD', local calendar day), channel, import_wh, export_wh. A day
-    appears once a channel has data in it; the day holding end_ms counts up to now.
+    appears once a channel has data in it; the day holding end_ms counts up to now. `tz`
+    (a tzinfo or an IANA name) sets whose days; by default the system's, as in the views.
     """
+    tz = ZoneInfo(tz) if isinstance(tz, str) else tz
     end_ms = round(time.time() * 1000) if end_ms is None else end_ms
-    last = datetime.fromtimestamp(end_ms / 1000).date()
+    last = datetime.fromtimestamp(end_ms / 1000, tz).date()
     day_list = [last - timedelta(days=k) for k in range(max(1, days) - 1, -1, -1)]
     bounds = np.array(
-        [local_midnight_ms(d) for d in day_list] + [local_midnight_ms(last + timedelta(days=1))]
+        [local_midnight_ms(d, tz) for d in day_list]
+        + [local_midnight_ms(last + timedelta(days=1), tz)]
     )
     names = channels_of(db, channels, kind=None if channels else "current")
     ids = list(names)

@@ -1,0 +1,209 @@
+"""Commands of the history store: simulate, export, import, rebuild."""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from corcypower import settings
+from corcypower.cli.common import cli, config_option, setup_logging
+from corcypower.errors import CorcyPowerError
+
+RELATIVE = re.compile(r"^-(\d+(?:\.\d+)?)\s*([smhdw])$")
+UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+RESOLUTIONS = ("auto", "raw", "10s", "1m", "15m", "1h", "1d")
+
+db_option = click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False),
+    help="Database file. Default: store.path of the config.",
+)
+
+
+def parse_time(text: str, option: str, now_ms: int) -> int:
+    """ms UTC of 'now', '-30d' (also s, m, h, w), a local date/time, or ISO 8601 with offset."""
+    text = text.strip()
+    if text == "now":
+        return now_ms
+    m = RELATIVE.match(text)
+    if m:
+        return now_ms - round(float(m.group(1)) * UNIT_MS[m.group(2)])
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise CorcyPowerError(
+            f"{option} {text!r}: expected 'now', a time ago like -2h or -30d, or a local "
+            "date and time like 2026-03-01 or '2026-03-01 18:30'"
+        ) from None
+    return round(when.timestamp() * 1000)  # naive: local time
+
+
+def _db_path(config_path, db_path) -> tuple[settings.Config, Path]:
+    config = settings.load(config_path)
+    return config, Path(db_path) if db_path else config.db_path
+
+
+@cli.command()
+@config_option
+@db_option
+@click.option(
+    "--days", type=click.FloatRange(min=0.001), required=True, help="Days of history to make."
+)
+def simulate(config_path, db_path, days):
+    """Fill the database with N days of the emulated household, ending now."""
+    from corcypower.store.database import Database
+    from corcypower.store.simulate import simulate as run
+
+    config, path = _db_path(config_path, db_path)
+    setup_logging(config["log.level"])
+    with Database(path) as db:
+        total = round(days * 86_400_000)
+        with click.progressbar(
+            length=total, label=f"simulating {days:g} days", file=sys.stderr
+        ) as bar:
+            rows = run(db, config, days, progress=bar.update)
+    click.echo(f"{path}: {rows} batch rows of {len(config.channels)} channels simulated")
+
+
+@cli.command("export")
+@config_option
+@db_option
+@click.option(
+    "--start", default="-1d", show_default=True, help="Start: local time, ISO 8601, or -2h, -30d."
+)
+@click.option("--end", default="now", show_default=True, help="End, as --start.")
+@click.option("--channels", help="Comma-separated channel names. Default: all.")
+@click.option(
+    "--resolution",
+    type=click.Choice(RESOLUTIONS),
+    default="auto",
+    show_default=True,
+    help="raw batches, a rollup level, or auto: the history query's level for --points.",
+)
+@click.option(
+    "--points",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="With auto: points per channel at least.",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    default="-",
+    help="CSV file. Default: stdout.",
+)
+def export_(config_path, db_path, start, end, channels, resolution, points, out_path):
+    """Write history to CSV (one format at every resolution)."""
+    from corcypower.store.csvexport import export_csv
+    from corcypower.store.database import Database
+
+    _, path = _db_path(config_path, db_path)
+    now = round(time.time() * 1000)
+    start_ms, end_ms = parse_time(start, "--start", now), parse_time(end, "--end", now)
+    if end_ms <= start_ms:
+        raise CorcyPowerError(f"--end {end!r} is not after --start {start!r}")
+    names = [n.strip() for n in channels.split(",") if n.strip()] if channels else None
+    with Database(path, read_only=True) as db:
+        if out_path == "-":
+            level, rows = export_csv(db, sys.stdout, start_ms, end_ms, names, resolution, points)
+        else:
+            with open(out_path, "w", encoding="utf-8", newline="") as out:
+                level, rows = export_csv(db, out, start_ms, end_ms, names, resolution, points)
+    click.echo(f"{rows} rows at level {level}", err=True)
+
+
+def _channel_names(values: tuple[str, ...]) -> dict[int, str]:
+    names = {0: "main"}
+    for value in values:
+        number, sep, name = value.partition("=")
+        if not sep or not number.strip().isdigit() or not 0 <= int(number) <= 7 or not name.strip():
+            raise CorcyPowerError(f"--channel {value!r}: expected N=NAME, N an ADC channel 0 to 7")
+        names[int(number)] = name.strip()
+    return names
+
+
+@cli.command("import")
+@config_option
+@db_option
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=0.27,
+    show_default=True,
+    help="Amps per ADC count of the old setup.",
+)
+@click.option(
+    "--voltage",
+    type=click.FloatRange(min=1),
+    default=237.0,
+    show_default=True,
+    help="Fixed mains volts the old setup assumed.",
+)
+@click.option(
+    "--channel",
+    "channel_names",
+    multiple=True,
+    metavar="N=NAME",
+    help="Name for ADC channel N (default 0=main; others adcN).",
+)
+@click.option(
+    "--max-gap",
+    type=click.FloatRange(min=0, max=10, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds between rows beyond which there is a gap.",
+)
+def import_(config_path, db_path, source, scale, voltage, channel_names, max_gap):
+    """Import the original CorcyPower power.db or a mongoexport JSON-lines dump (idempotent)."""
+    from corcypower.store.database import Database
+    from corcypower.store.importer import Options, import_old
+    from corcypower.store.retention import Retention
+
+    config, path = _db_path(config_path, db_path)
+    options = Options(scale, voltage, _channel_names(channel_names), max_gap)
+    with Database(path) as db:
+        bar = None
+
+        def start(total):
+            nonlocal bar
+            bar = click.progressbar(
+                length=max(total, 1), label=f"importing {source}", file=sys.stderr
+            )
+            bar.__enter__()
+
+        try:
+            report = import_old(
+                db,
+                source,
+                options,
+                Retention.from_config(config),
+                start=start,
+                progress=lambda n: bar.update(n),
+            )
+        finally:
+            if bar is not None:
+                bar.__exit__(None, None, None)
+    click.echo(report.summary())
+
+
+@cli.command()
+@config_option
+@db_option
+def rebuild(config_path, db_path):
+    """Recompute rollups and spans from the raw rows (stop the daemon first)."""
+    from corcypower.store.database import Database
+    from corcypower.store.writer import rebuild as run
+
+    _, path = _db_path(config_path, db_path)
+    with Database(path) as db, db.atomic() as conn:
+        rows = run(conn)
+    click.echo(f"{path}: rollups rebuilt from {rows} raw rows")
