@@ -167,7 +167,7 @@ def test_a_late_wake_up_does_not_stretch_the_block(rig, steady, clock):
 
     def busy(fd, request, arg):
         emulated(fd, request, arg)
-        clock.now += late.pop(0)  # descheduled for 50 ms after the bus finished
+        clock.now += 100 * 100e-6 + late.pop(0)  # the bus's time, then maybe 50 ms asleep
         return 0
 
     r.transport.ioctl = busy
