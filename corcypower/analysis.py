@@ -5,17 +5,30 @@ Definitions are IEEE 1459-2010's for a single-phase circuit, over whole mains cy
     Vrms = sqrt(mean(v²))   Irms = sqrt(mean(i²))   P = mean(v·i)   S = Vrms·Irms   PF = P / S
 
 with v and i the scaled signals after removing their DC offset (the bias of the ADC input).
+Harmonics need no special case: v and i are the whole waveforms, so P = Σ V_h·I_h·cos θ_h.
+
 "mean" is the time average over the window between the first and the last rising zero
 crossing of the voltage that fit in the batch, so non-integer cycles in a batch do not bias
 it. Samples need not be evenly spaced: the average is the exact integral of the straight
-lines through the samples, and a gap longer than three sample periods is left out instead
-of bridged.
+lines through the samples, with fractional window edges. A step longer than three sample
+periods is a gap: it is not bridged; the samples beside it stand for half a step each, and
+the phases of the cycle the gap hid are made up from the same phases of the other cycles
+(see `cycle_weights`), so a hole of a few ms, or two chips taking turns, does not bias a
+steady signal.
 
-P > 0 is power drawn from the grid, P < 0 exported (with the CT clamped as documented, or
-`invert`). PF carries P's sign.
+The current is sampled after its voltage (the multiplexer converts one channel at a time),
+so the voltage is interpolated onto each current sample's own time; `phase_deg` (the CT's
+lead) moves that time further. P > 0 is power drawn from the grid, P < 0 exported (with
+the CT clamped as documented, or `invert`). PF carries P's sign. S uses the same
+interpolated voltage over the same window as P, so |PF| <= 1 always holds.
 
-The diagnostics of the original CorcyPower are kept as they were: mean, min, max of the
-counts, and `rms` = their standard deviation.
+A current channel with a fixed voltage (`voltage = 237.0`, the original CorcyPower's way)
+has no waveform to multiply with: S = V·Irms is reported as P too, and PF is None. One whose
+voltage channel is dead (the AC adapter unplugged: no cycles, and no more than noise) reports
+Irms only, flagged no-cycles: its power is unknown, not zero.
+
+The diagnostics of the original CorcyPower are kept as they were: n, mean, min, max of the
+counts, and `rms` = their standard deviation (population), over the whole batch.
 """
 
 from __future__ import annotations
@@ -42,7 +55,10 @@ FLAG_NAMES = {
 }
 
 FLAT_SPREAD_COUNTS = 1  # max - min at or below this: flat
+NOISE_COUNTS = 3  # a signal this small (RMS) is indistinguishable from an input's noise
 GAP_FACTOR = 3.0  # a step longer than this many sample periods is a gap
+HYSTERESIS = 0.25  # of the peak: a zero crossing must swing this far on both sides
+NODES = 6  # Lagrange nodes for the voltage at the current's times (see interpolate)
 
 
 def flag_names(flags: int) -> list[str]:
@@ -86,35 +102,108 @@ class _Wave:
 
     t: np.ndarray
     v: np.ndarray  # volts, DC removed
-    crossings: np.ndarray
-    frequency: float
-    max_step: float
+    crossings: np.ndarray  # rising zero crossings; empty when no cycles were found
+    frequency: float | None
+    step: float  # the typical time between samples
+    dead: bool  # no voltage to speak of: no cycles, and within the noise
 
 
-# --- integration over a window -------------------------------------------------------
+# --- integration over whole cycles ----------------------------------------------------
 
 
-def window_weights(t: np.ndarray, a: float, b: float, max_step: float) -> np.ndarray:
-    """w with sum(w * f) = the integral over [a, b] of the straight lines through (t, f).
+def cycle_weights(
+    t: np.ndarray, a: float, b: float, cycles: int, step: float, valid: np.ndarray | None = None
+) -> np.ndarray:
+    """w with sum(w * f) / sum(w) = the mean of f over [a, b], which holds `cycles` periods.
 
-    Segments longer than max_step are gaps: they carry no weight.
+    The integral is that of the straight lines through (t, f), clipped to [a, b]. Segments
+    longer than GAP_FACTOR steps, or with an end not `valid`, carry no weight: the time
+    they hid is a hole. A sample beside a hole stands for half a step beyond itself (so a
+    run of k samples covers k steps, as a chip's turn of one whole cycle should).
+
+    A hole takes some phases of the cycle and not others, which would bias the mean of a
+    periodic signal. So each stretch of kept time is made whole periods again: a stretch
+    longer than a period is cut down to whole periods (the partial period beside a hole is
+    dropped); a shorter one (a chip's turn, when the mains runs a little slow) is completed
+    by the phases it misses, taken from a neighbouring stretch; one that cannot be is left
+    out. Every phase then counts equally, as in a window of whole cycles.
     """
-    t0, t1 = t[:-1], t[1:]
-    dt = t1 - t0
-    ok = (dt > 0) & (dt <= max_step)
-    dts = np.where(ok, dt, 1.0)
-    s0 = (np.clip(t0, a, b) - t0) / dts  # covered part of the segment, 0..1
-    s1 = (np.clip(t1, a, b) - t0) / dts
-    right = np.where(ok, dts * (s1 * s1 - s0 * s0) / 2, 0.0)
-    left = np.where(ok, dts * (s1 - s0), 0.0) - right
-    w = np.zeros(len(t))
-    w[:-1] += left
-    w[1:] += right
+    n = len(t)
+    if n < 2 or b <= a:
+        return np.zeros(n)
+    pieces = _Pieces(t, step, valid)
+    start, end = pieces.kept(a, b)
+    if cycles < 1 or (len(start) == 1 and start[0] == a and end[0] == b):
+        return pieces.weights(a, b)  # no holes: the window is whole cycles already
+    period = (b - a) / cycles
+    whole = np.floor((end - start) / period + 1e-9)  # 1e-9: a turn of exactly one period
+    w = np.zeros(n)
+    for j in range(len(start)):
+        if whole[j] >= 1:  # centred, so that the ends fall between samples, not on half steps
+            margin = (end[j] - start[j] - whole[j] * period) / 2
+            w += pieces.weights(start[j] + margin, start[j] + margin + whole[j] * period)
+        elif (donor := _donor(j, start, end, period)) is not None:
+            w += pieces.weights(start[j], end[j]) + pieces.weights(*donor)
     return w
+
+
+def _donor(j: int, start: np.ndarray, end: np.ndarray, period: float):
+    """Where a nearby stretch covers the phases that stretch j misses, or None.
+
+    Stretch j misses the phases of [end[j], start[j] + period); times a whole number of
+    periods apart have the same phase.
+    """
+    missing = period - (end[j] - start[j])
+    for i in (j + 1, j - 1, j + 2, j - 2, j + 3, j - 3):
+        if 0 <= i < len(start):
+            lo = start[i] + np.mod(end[j] - start[i], period)
+            if lo + missing <= end[i]:
+                return lo, lo + missing
+    return None
+
+
+class _Pieces:
+    """Samples as pieces of time: straight segments between them, half steps beside holes."""
+
+    def __init__(self, t: np.ndarray, step: float, valid: np.ndarray | None):
+        self.t = t
+        ok_sample = np.ones(len(t), dtype=bool) if valid is None else valid
+        dt = np.diff(t)
+        self.ok = (dt > 0) & (dt <= GAP_FACTOR * step) & ok_sample[:-1] & ok_sample[1:]
+        self.dt = np.where(self.ok, dt, 1.0)
+        beside_hole = ~self.ok & (dt > 0)  # (and beyond the first and last samples)
+        self.after = np.where(ok_sample & np.append(beside_hole, True), step / 2, 0.0)
+        self.before = np.where(ok_sample & np.insert(beside_hole, 0, True), step / 2, 0.0)
+
+    def kept(self, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+        """The stretches of [a, b] the samples cover: [a, b] less the holes."""
+        t, ok = self.t, self.ok
+        hole_lo = np.concatenate(([-np.inf], (t + self.after)[:-1][~ok], [t[-1] + self.after[-1]]))
+        hole_hi = np.concatenate(([t[0] - self.before[0]], (t - self.before)[1:][~ok], [np.inf]))
+        start, end = np.maximum(hole_hi[:-1], a), np.minimum(hole_lo[1:], b)
+        return start[end > start], end[end > start]
+
+    def weights(self, a: float, b: float) -> np.ndarray:
+        """w with sum(w * f) = the integral of the pieces through f over [a, b]."""
+        t, ok, dt = self.t, self.ok, self.dt
+        t0, t1 = t[:-1], t[1:]
+        s0 = (np.clip(t0, a, b) - t0) / dt  # covered part of the segment, 0..1
+        s1 = (np.clip(t1, a, b) - t0) / dt
+        right = np.where(ok, dt * (s1 * s1 - s0 * s0) / 2, 0.0)
+        left = np.where(ok, dt * (s1 - s0), 0.0) - right
+        w = np.zeros(len(t))
+        w[:-1] += left
+        w[1:] += right
+        w += np.clip(np.minimum(t + self.after, b) - np.maximum(t, a), 0.0, None)
+        w += np.clip(np.minimum(t, b) - np.maximum(t - self.before, a), 0.0, None)
+        return w
 
 
 def weighted_mean(w: np.ndarray, x: np.ndarray) -> float:
     return float(np.dot(w, x) / w.sum())
+
+
+# --- cycles ---------------------------------------------------------------------------
 
 
 def rising_crossings(
@@ -138,53 +227,101 @@ def rising_crossings(
     return t[k] + frac * (t[k + 1] - t[k])
 
 
-def mains_frequency(crossings: np.ndarray) -> float | None:
-    """Cycles over the time they span; counts the cycles even where gaps hid some crossings."""
+def mains_frequency(crossings: np.ndarray, nominal_hz: float) -> float | None:
+    """Cycles over the time they span, counting the cycles that gaps hid between crossings.
+
+    Two crossings are a whole number of periods apart: one period normally, more across a
+    gap or between two turns of a chip. That number comes from the typical one-period
+    spacing (or the nominal period, when no two crossings are adjacent). None when the
+    crossings are not mains cycles (a spacing far from a whole number of periods).
+    """
     if len(crossings) < 2:
         return None
-    span = crossings[-1] - crossings[0]
-    period = float(np.median(np.diff(crossings)))
-    cycles = round(span / period)
-    return float(cycles / span) if cycles >= 1 else None
+    d = np.diff(crossings)
+    adjacent = d[d < 1.5 / nominal_hz]
+    period = float(np.median(adjacent)) if len(adjacent) else 1.0 / nominal_hz
+    cycles = np.rint(d / period)
+    if np.any(cycles < 1) or np.any(np.abs(d / period - cycles) > 0.2):
+        return None
+    return float(cycles.sum() / (crossings[-1] - crossings[0]))
 
 
-def interpolate_cubic(t: np.ndarray, x: np.ndarray, tq: np.ndarray, max_step: float):
-    """x at times tq by 4-point Lagrange (cubic) interpolation; and where that is valid.
+def _cycles(t: np.ndarray, x: np.ndarray, scale: float, step: float, nominal_hz: float):
+    """Rising zero crossings of x (any DC removed) and the frequency they show, or ([], None)."""
+    rough = x - x.mean()
+    # a quarter of the peak, and never less than the noise: noise must not add crossings
+    hysteresis = max(HYSTERESIS * np.sqrt(2) * rough.std(), NOISE_COUNTS * scale)
+    crossings = rising_crossings(t, rough, hysteresis, GAP_FACTOR * step)
+    frequency = mains_frequency(crossings, nominal_hz)
+    return (crossings, frequency) if frequency is not None else (np.empty(0), None)
 
-    Linear interpolation would shrink a 50 Hz wave sampled at 2 kHz by up to 0.3 %; cubic
-    keeps it within 0.002 %. Points whose four nodes straddle a gap are not valid.
+
+def _weights(t, step, edges, hz, valid=None) -> np.ndarray:
+    """Weights over the whole cycles between the first and last of `edges` inside the samples,
+    or else over whole nominal cycles from the first sample (or all of it, if less)."""
+    edges = edges[(edges >= t[0]) & (edges <= t[-1])] if len(t) else edges
+    if len(edges) >= 2:
+        a, b = edges[0], edges[-1]
+        cycles = round((b - a) * hz)
+    else:
+        a, b = (t[0], t[-1]) if len(t) else (0.0, 0.0)
+        cycles = int(np.floor((b - a) * hz))
+        b = a + cycles / hz if cycles >= 1 else b
+    w = cycle_weights(t, a, b, cycles, step, valid)
+    if w.sum() > 0:
+        return w
+    return valid.astype(float) if valid is not None and valid.any() else np.ones(len(t))
+
+
+def interpolate(t: np.ndarray, x: np.ndarray, tq: np.ndarray, step: float):
+    """x at times tq by Lagrange interpolation through 6 nearby samples; and where valid.
+
+    Linear interpolation would shrink a 50 Hz wave sampled at 2 kHz by up to 0.3 %, cubic
+    (4 nodes) by 1.4e-5; 6 nodes, by 7e-8 (error ~ (ωh)^6 / 200), and the 5th harmonic by
+    1e-3. The nodes are taken from one unbroken run of samples, moved inward at its ends;
+    a time up to one step beyond a run's end is extrapolated (a current sample converted
+    just after the last voltage sample before a gap); farther, it is not valid.
     """
-    j = np.clip(np.searchsorted(t, tq) - 1, 1, len(t) - 3)
-    nodes = j[:, None] + np.arange(-1, 3)
-    tn, xn = t[nodes], x[nodes]
+    n = len(t)
     out = np.zeros(len(tq))
-    for m in range(4):
-        basis = np.ones(len(tq))
-        for k in range(4):
-            if k != m:
-                basis *= (tq - tn[:, k]) / (tn[:, m] - tn[:, k])
-        out += basis * xn[:, m]
-    valid = (tq >= t[0]) & (tq <= t[-1]) & (tn[:, 3] - tn[:, 0] <= 3 * max_step)
+    if n < NODES or len(tq) == 0:
+        return out, np.zeros(len(tq), dtype=bool)
+    dt = np.diff(t)
+    run = np.concatenate(([0], np.cumsum((dt > GAP_FACTOR * step) | (dt <= 0))))
+    run_start = np.searchsorted(run, run, "left")
+    run_end = np.searchsorted(run, run, "right") - 1
+    k = np.clip(np.searchsorted(t, tq), 1, n - 1)
+    k = np.where(tq - t[k - 1] < t[k] - tq, k - 1, k)  # the nearest sample
+    rs, re = run_start[k], run_end[k]
+    valid = (re - rs + 1 >= NODES) & (tq >= t[rs] - step) & (tq <= t[re] + step)
+    lo = k - NODES // 2 + (tq >= t[k])  # centred on the interval that holds tq
+    lo = np.clip(lo, rs, re - NODES + 1)[valid]
+    nodes = lo[:, None] + np.arange(NODES)
+    tn, xn, q = t[nodes], x[nodes], tq[valid]
+    acc = np.zeros(len(q))
+    for m in range(NODES):
+        basis = np.ones(len(q))
+        for j in range(NODES):
+            if j != m:
+                basis *= (q - tn[:, j]) / (tn[:, m] - tn[:, j])
+        acc += basis * xn[:, m]
+    out[valid] = acc
     return out, valid
 
 
 # --- per-channel analysis -------------------------------------------------------------
 
 
-def _max_step(t: np.ndarray) -> float:
-    return GAP_FACTOR * float(np.median(np.diff(t))) if len(t) > 1 else 1.0
-
-
-def _nominal_window(t: np.ndarray, hz: float, lo: float | None = None, hi: float | None = None):
-    """Whole cycles at the nominal frequency, from the start of the samples."""
-    lo = t[0] if lo is None else lo
-    hi = t[-1] if hi is None else hi
-    cycles = np.floor((hi - lo) * hz)
-    return (lo, lo + cycles / hz) if cycles >= 1 else (lo, hi)
+def _step(t: np.ndarray) -> float:
+    d = np.diff(t)
+    d = d[d > 0]
+    return float(np.median(d)) if len(d) else 1.0
 
 
 def _diagnostics(channel: Channel, s: Samples, max_count: int) -> ChannelStats:
-    c = s.counts
+    c = np.asarray(s.counts)
+    if len(c) == 0:  # nothing to say, but say it without a NaN (the columns are NOT NULL)
+        return ChannelStats(channel.name, channel.kind, 0, 0.0, 0, 0, 0.0, flags=FLAG_FLAT)
     flags = 0
     if np.any(c <= 0) or np.any(c >= max_count):
         flags |= FLAG_CLIPPED
@@ -197,29 +334,26 @@ def _diagnostics(channel: Channel, s: Samples, max_count: int) -> ChannelStats:
 
 
 def _scaled(channel: Channel, s: Samples) -> np.ndarray:
-    x = s.counts.astype(float) * channel.scale
+    x = np.asarray(s.counts, dtype=float) * channel.scale
     return -x if channel.invert else x
+
+
+def _rms_about_mean(w: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, float]:
+    """x less its mean over the window (the DC offset), and its RMS there."""
+    ac = x - weighted_mean(w, x)
+    return ac, float(np.sqrt(max(weighted_mean(w, ac * ac), 0.0)))
 
 
 def _voltage(channel: Channel, s: Samples, stats: ChannelStats, mains_hz: float) -> _Wave:
     x = _scaled(channel, s)
-    max_step = _max_step(s.t)
-    rough = x - x.mean()
-    hysteresis = max(0.25 * np.sqrt(2) * rough.std(), 3 * channel.scale)
-    crossings = rising_crossings(s.t, rough, hysteresis, max_step)
-    frequency = mains_frequency(crossings)
+    step = _step(s.t)
+    crossings, frequency = _cycles(s.t, x, channel.scale, step, mains_hz)
     if frequency is None:
         stats.flags |= FLAG_NO_CYCLES
-        window = _nominal_window(s.t, mains_hz)
-    else:
-        window = (crossings[0], crossings[-1])
-        stats.frequency_hz = frequency
-    w = window_weights(s.t, *window, max_step)
-    if w.sum() <= 0:
-        w = np.ones(len(x))
-    v = x - weighted_mean(w, x)
-    stats.vrms = float(np.sqrt(weighted_mean(w, v * v)))
-    return _Wave(s.t, v, crossings, frequency or mains_hz, max_step)
+    stats.frequency_hz = frequency
+    v, stats.vrms = _rms_about_mean(_weights(s.t, step, crossings, frequency or mains_hz), x)
+    dead = frequency is None and stats.vrms <= NOISE_COUNTS * channel.scale
+    return _Wave(s.t, v, crossings, frequency, step, dead)
 
 
 def _current(
@@ -232,33 +366,31 @@ def _current(
 ) -> None:
     x = _scaled(channel, s)
     t = s.t
-    max_step = _max_step(t)
-    hz = wave.frequency if wave is not None else mains_hz
-    # the CT's output leads by phase_deg: the true current at t is the output at t - lead, so
-    # pair each current sample with the voltage `lead` later (which also removes the skew)
-    lead = channel.phase_deg / (360.0 * hz)
-    if wave is None:
-        window = _nominal_window(t, hz)
-        valid = np.ones(len(t), dtype=bool)
-    else:
-        lo = max(t[0], wave.t[1] - lead)
-        hi = min(t[-1], wave.t[-2] - lead)
-        inside = wave.crossings[(wave.crossings >= lo) & (wave.crossings <= hi)]
-        window = (inside[0], inside[-1]) if len(inside) >= 2 else _nominal_window(t, hz, lo, hi)
-        v_at, valid = interpolate_cubic(wave.t, wave.v, t + lead, wave.max_step)
-    w = window_weights(t, *window, max_step) * valid
-    if w.sum() <= 0:
-        w = valid.astype(float) if valid.any() else np.ones(len(t))
-    i = x - weighted_mean(w, x)
-    irms = float(np.sqrt(weighted_mean(w, i * i)))
-    stats.irms = irms
-    if wave is None:  # fixed volts: no waveform to multiply with, so S is all we know
-        stats.apparent_power_va = volts * irms
+    step = _step(t)
+    if volts is not None:  # fixed volts: no waveform to multiply with, so S is all we know
+        # whole cycles of the current itself where it shows them, else of the nominal frequency
+        crossings, frequency = _cycles(t, x, channel.scale, step, mains_hz)
+        _, stats.irms = _rms_about_mean(_weights(t, step, crossings, frequency or mains_hz), x)
+        stats.apparent_power_va = volts * stats.irms
         stats.real_power_w = stats.apparent_power_va
         return
-    v_at = np.where(valid, v_at, 0.0)
+    if wave is None or wave.frequency is None:
+        stats.flags |= FLAG_NO_CYCLES  # the windows are as uncertain as the voltage's
+    if wave is None or wave.dead:  # no voltage to speak of: power is unknown, not zero
+        _, stats.irms = _rms_about_mean(_weights(t, step, np.empty(0), mains_hz), x)
+        return
+    hz = wave.frequency or mains_hz
+    # the CT's output leads by phase_deg: the true current at t is the output at t - lead, so
+    # pair each current sample with the voltage `lead` later (which also removes the skew),
+    # and shift the voltage's cycles by as much, so that windows start where v_at crosses 0
+    lead = channel.phase_deg / (360.0 * hz)
+    v_at, valid = interpolate(wave.t, wave.v, t + lead, wave.step)
+    w = _weights(t, step, wave.crossings - lead, hz, valid)
+    i, stats.irms = _rms_about_mean(w, x)
+    if not valid.any():  # too few voltage samples to pair with
+        return
     real = weighted_mean(w, v_at * i)
-    apparent = float(np.sqrt(weighted_mean(w, v_at * v_at))) * irms
+    apparent = float(np.sqrt(weighted_mean(w, v_at * v_at))) * stats.irms
     stats.real_power_w = real
     stats.apparent_power_va = apparent
     stats.power_factor = real / apparent if apparent > 0 else None
@@ -281,11 +413,13 @@ def analyze(
     for ch in channels:  # voltages first: currents need them
         if ch.kind == "voltage":
             results[ch.name] = stats = _diagnostics(ch, samples[ch.name], max_count)
-            waves[ch.name] = _voltage(ch, samples[ch.name], stats, mains_hz)
+            if stats.n:
+                waves[ch.name] = _voltage(ch, samples[ch.name], stats, mains_hz)
     for ch in channels:
         if ch.kind == "current":
             results[ch.name] = stats = _diagnostics(ch, samples[ch.name], max_count)
             fixed = volts.get(ch.name, ch.voltage if not isinstance(ch.voltage, str) else None)
             wave = waves.get(ch.voltage) if fixed is None else None
-            _current(ch, samples[ch.name], stats, wave, fixed, mains_hz)
+            if stats.n:
+                _current(ch, samples[ch.name], stats, wave, fixed, mains_hz)
     return [results[ch.name] for ch in channels]

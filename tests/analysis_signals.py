@@ -1,0 +1,209 @@
+"""Analytic mains waveforms, sampled in scan order and quantised like the ADC, for the analysis tests.
+
+A waveform is a sum of harmonics, each given by its RMS value and phase, so what the
+analysis must find is known in closed form (IEEE 1459-2010, single phase):
+
+    Vrms² = Σ V_h²    Irms² = Σ I_h²    P = Σ V_h·I_h·cos(α_h − β_h)    S = Vrms·Irms
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from corcypower import settings
+from corcypower.acquisition import Acquisition
+from corcypower.adc.emulated import EmulatedChip, EmulatedSpiDevice
+from corcypower.adc.mcp3xxx import MODELS
+from corcypower.adc.spi import SpiTransport
+from corcypower.analysis import Samples
+from corcypower.clock import FakeClock
+from corcypower.settings import Channel
+
+T0 = 1000.0  # seconds: monotonic times are large, as on a Pi that has been up a while
+VREF = 3.3
+
+
+@dataclass(frozen=True)
+class Wave:
+    """√2·Σ r_h·sin(h·2πf·t + φ_h): `rms` and `phase_deg` of the fundamental, then harmonics."""
+
+    rms: float
+    hz: float
+    phase_deg: float = 0.0
+    harmonics: tuple[tuple[int, float, float], ...] = ()  # (order, rms, phase_deg)
+
+    def parts(self) -> list[tuple[int, float, float]]:
+        return [(1, self.rms, self.phase_deg), *self.harmonics]
+
+    def __call__(self, t: np.ndarray) -> np.ndarray:
+        w = 2 * np.pi * self.hz
+        return sum(
+            np.sqrt(2) * r * np.sin(h * w * np.asarray(t) + np.radians(p))
+            for h, r, p in self.parts()
+        )
+
+    @property
+    def total_rms(self) -> float:
+        return float(np.sqrt(sum(r * r for _, r, _ in self.parts())))
+
+    def shifted(self, deg: float) -> Wave:
+        """The same wave `deg` degrees (of the fundamental) earlier: every harmonic h moves h·deg."""
+        return Wave(
+            self.rms,
+            self.hz,
+            self.phase_deg + deg,
+            tuple((h, r, p + h * deg) for h, r, p in self.harmonics),
+        )
+
+
+def real_power(v: Wave, i: Wave) -> float:
+    """P = Σ V_h·I_h·cos(α_h − β_h): only harmonics present in both carry power."""
+    volts = {h: (r, p) for h, r, p in v.parts()}
+    return sum(
+        volts[h][0] * r * np.cos(np.radians(volts[h][1] - p)) for h, r, p in i.parts() if h in volts
+    )
+
+
+def apparent_power(v: Wave, i: Wave) -> float:
+    return v.total_rms * i.total_rms
+
+
+def adc_counts(x: np.ndarray, scale: float, bias: float, bits: int | None) -> np.ndarray:
+    """What the ADC reads for x (volts or amps): `bias` + x/scale counts.
+
+    With `bits`, as the chip converts the pin voltage: floor(2^bits · v / VREF), clipped to
+    the rails; without, the exact value (floats), to test the analysis apart from quantisation.
+    """
+    exact = bias + np.asarray(x) / scale
+    if bits is None:
+        return exact
+    pin = exact * VREF / (1 << bits)
+    return np.clip(np.floor(pin * (1 << bits) / VREF), 0, (1 << bits) - 1).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Input:
+    """One ADC input: the channel as configured, what it measures, and its bias in counts."""
+
+    channel: Channel
+    wave: Wave | None  # None: nothing connected (a flat line at the bias)
+    bias: float
+
+
+def scan(
+    inputs: list[Input],
+    seconds: float = 0.5,
+    rate_hz: float = 2000.0,
+    bits: int | None = 12,
+    noise_lsb: float = 0.0,
+    seed: int = 1,
+    t0: float = T0,
+) -> dict[str, Samples]:
+    """Samples of every input as the acquisition takes them: a scan converts the inputs one
+    after another, a frame apart (frame = 1 / (rate · inputs)), and scans repeat at rate_hz."""
+    frame = 1.0 / (rate_hz * len(inputs))
+    k = np.arange(round(seconds * rate_hz))
+    rng = np.random.default_rng(seed)
+    out = {}
+    for pos, inp in enumerate(inputs):
+        t = t0 + k / rate_hz + pos * frame
+        x = inp.wave(t) if inp.wave is not None else np.zeros(len(t))
+        x = x + noise_lsb * inp.channel.scale * rng.standard_normal(len(t))
+        out[inp.channel.name] = Samples(t, adc_counts(x, inp.channel.scale, inp.bias, bits))
+    return out
+
+
+def voltage(name: str = "v", scale: float = 0.25, adc_channel: int = 0) -> Channel:
+    return Channel(name, adc_channel, "voltage", scale)
+
+
+def current(
+    name: str = "i", scale: float = 0.02, voltage: str | float = "v", adc_channel: int = 1, **kw
+) -> Channel:
+    return Channel(name, adc_channel, "current", scale, voltage=voltage, **kw)
+
+
+def lsb_bound(rms_counts: float) -> float:
+    """The most quantisation can move an RMS value, relative to it.
+
+    The chip truncates: e = floor(x) − x lies in (−1, 0], so e less its mean has an RMS of at
+    most 0.5 count, and |rms(x + e) − rms(x)| <= rms(e − mean e) (Minkowski, with the
+    positive weights of a time average): at most 0.5 count, whatever the signal.
+    """
+    return 0.5 / rms_counts
+
+
+def power_bound(v_counts: float, i_counts: float) -> float:
+    """The most quantisation can move P (or S), relative to S = Vrms·Irms.
+
+    P' − P = mean(v·e_i) + mean(e_v·i) + mean(e_v·e_i), each bounded by Cauchy-Schwarz with
+    rms(e) <= 0.5 count; the voltage's error passes through the interpolation onto the
+    current's times, whose weights sum to at most 1.39 in absolute value (the Lebesgue
+    constant of 6 equally spaced nodes, between the middle two).
+    """
+    ev = 1.39 * 0.5 / v_counts
+    ei = 0.5 / i_counts
+    return ev + ei + ev * ei
+
+
+def turns(
+    inputs: list[Input], chips: int, nominal_hz: float, seconds: float = 0.5, rate_hz=2000.0
+) -> dict[str, Samples]:
+    """Exact samples of one chip's inputs when `chips` chips take turns on the bus, as the
+    acquisition does (acquisition.py, `_chip`): each turn is as many scans as come closest to
+    one nominal mains cycle, then the other chips' turns leave a hole as long."""
+    frame = 1.0 / (rate_hz * len(inputs) * chips)  # every channel of every chip shares the bus
+    scan_s = frame * len(inputs)
+    per_turn = round(1.0 / nominal_hz / scan_s)
+    starts = T0 + np.arange(0.0, seconds, chips * per_turn * scan_s)
+    t_scan = (starts[:, None] + np.arange(per_turn) * scan_s).ravel()
+    return {
+        x.channel.name: Samples(
+            t_scan + pos * frame,
+            adc_counts(x.wave(t_scan + pos * frame), x.channel.scale, x.bias, None),
+        )
+        for pos, x in enumerate(inputs)
+    }
+
+
+def acquire(config: dict, pins: dict[int, Callable], batches: int = 2) -> list:
+    """Batches from the real chain: for each chip select, an emulated chip whose pins read
+    `pins[cs](channels, times) -> volts`, behind the real SPI transport (its ioctl answered
+    by the emulated spidev), cut into batches by the real acquisition on a fake clock."""
+    cfg = settings.from_dict(config)
+    clock = FakeClock()
+    transports = {}
+    for cs in cfg.chip_selects():
+        bits = MODELS[cfg.chip_model].bits
+        device = EmulatedSpiDevice(EmulatedChip(bits, pins[cs]), clock.monotonic)
+        transports[cs] = SpiTransport(
+            cfg["adc.spi_bus"],
+            cs,
+            cfg.spi_clock_hz,
+            settings.frame_seconds(cfg),
+            opener=lambda bus, dev, hz, device=device: device,
+            ioctl=device.ioctl,
+            clock=clock,
+        )
+    acquisition = Acquisition(cfg, transports, clock)
+    out = []
+    while len(out) < batches:
+        out += acquisition.read_once()
+    return cfg, out
+
+
+def pin_volts(wires: dict[int, tuple[Wave | None, float, float]], bits: int):
+    """An emulated chip's inputs: ADC channel -> (wave, scale, bias counts); others sit at mid-scale."""
+
+    def pins(channels: np.ndarray, times: np.ndarray) -> np.ndarray:
+        volts = np.full(len(times), VREF / 2)
+        for ch, (wave, scale, bias) in wires.items():
+            at = channels == ch
+            x = wave(times[at]) if wave is not None else 0.0
+            volts[at] = (bias + x / scale) * VREF / (1 << bits)
+        return volts
+
+    return pins
