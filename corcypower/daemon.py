@@ -17,6 +17,7 @@ from corcypower.adc.chips import open_transports
 from corcypower.adc.mcp3xxx import MODELS
 from corcypower.analysis import FLAG_LATE, ChannelStats, analyze
 from corcypower.clock import Clock
+from corcypower.export import start_exporter
 from corcypower.settings import Config
 from corcypower.store.database import Database
 from corcypower.store.retention import Retention
@@ -142,6 +143,8 @@ class Daemon:
         """The main loop: until `stop` is set, then flush everything and return."""
         if self.writer is None:
             self.open_store()
+        # [export.mysql]: closed minutes go to the central database from a thread of their own
+        exporter = start_exporter(self.config, self.clock)
         acq_stop = threading.Event()
         thread = threading.Thread(
             target=self.acquisition.run, args=(acq_stop,), name="acquisition", daemon=True
@@ -185,6 +188,8 @@ class Daemon:
                     break
             self.writer.flush()
             self.db.close()
+            if exporter is not None:
+                exporter.stop()  # what it had not sent waits in power.db for the next start
             log.info(
                 "stopped after %d batches; %d rows written", self.batches, self.writer.rows_written
             )

@@ -19,3 +19,7 @@ class CaptureFormatError(CorcyPowerError, ValueError):
 
 class StoreError(CorcyPowerError, RuntimeError):
     """The database cannot be opened, migrated or written."""
+
+
+class ExportError(CorcyPowerError, RuntimeError):
+    """The central MySQL/MariaDB cannot be reached or written; the message says what to check."""

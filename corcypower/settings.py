@@ -106,6 +106,41 @@ def log_level(value: Any) -> str:
     return choice("debug", "info", "warning", "error")(value)
 
 
+def point_name(value: Any) -> str:
+    """A point (device) name in the central MySQL database: VolumeData.Point is varchar(64)."""
+    if not isinstance(value, str) or not 1 <= len(value) <= 64 or not value.isprintable():
+        raise Invalid("expected a name of 1 to 64 printable characters")
+    return value
+
+
+def volume_points(value: Any) -> dict[str, dict[str, Any]]:
+    """VolumeData points: Point = "channel" or Point = { channels = [...], supply = "import" }."""
+    expected = (
+        'expected a table of Point = "channel" or Point = { channels = ["a", "b"], '
+        'supply = "import" or "export" }, each Point 1 to 64 characters'
+    )
+    if not isinstance(value, dict):
+        raise Invalid(expected)
+    points = {}
+    for point, spec in value.items():
+        if isinstance(spec, str):
+            spec = {"channels": [spec]}
+        if (
+            not isinstance(spec, dict)
+            or not 1 <= len(point) <= 64
+            or set(spec) - {"channels", "supply"}
+            or spec.get("supply", "import") not in ("import", "export")
+        ):
+            raise Invalid(f"{point!r}: {expected}")
+        channels = spec.get("channels")
+        if not isinstance(channels, list) or not channels:
+            raise Invalid(f"{point!r}: expected channels = a list of one or more channel names")
+        if not all(isinstance(c, str) and c for c in channels):
+            raise Invalid(f"{point!r}: expected channels = a list of one or more channel names")
+        points[point] = {"channels": list(channels), "supply": spec.get("supply", "import")}
+    return points
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -240,6 +275,80 @@ SETTINGS: list[Setting] = [
         [],
         "ADC channels the emulator leaves disconnected: a flat line at mid-scale.",
         int_list(0, 7),
+    ),
+    Setting(
+        "export.mysql.host",
+        None,
+        "Central MySQL or MariaDB server (name or address) that closed minutes are sent to. Not set: no export. See docs/mysql.md.",
+        text,
+    ),
+    Setting("export.mysql.port", 3306, "TCP port of the server.", number(1, 65535, integer=True)),
+    Setting(
+        "export.mysql.database",
+        "EnergyMonitor",
+        "Database on the server; `corcypower mysql init` creates its tables VolumeData and ChannelMinute.",
+        text,
+    ),
+    Setting("export.mysql.user", "corcypower", "User name on the server.", text),
+    Setting(
+        "export.mysql.password",
+        None,
+        "Password. Prefer password_file, $CORCYPOWER_MYSQL_PASSWORD or systemd's LoadCredential=; a world-readable config file holding a password is warned about.",
+        text,
+    ),
+    Setting(
+        "export.mysql.password_file",
+        None,
+        "File holding the password (its first line). A relative name is looked up in $CREDENTIALS_DIRECTORY (systemd LoadCredential=), else next to the config file.",
+        text,
+    ),
+    Setting(
+        "export.mysql.point",
+        None,
+        "This device's name in the central database (up to 64 characters), so several devices share it. Default: the host name.",
+        point_name,
+    ),
+    Setting(
+        "export.mysql.volume",
+        {},
+        'EnergyMonitor VolumeData points: Point = "channel", or Point = { channels = ["l1", "l2"], supply = "import" }. supply = "import": SupplyWh is energy drawn from the grid (positive power), UsageWh energy sent to it; "export" swaps them. Default: one point per current channel, named "<point>-<channel>", supply = "import".',
+        volume_points,
+    ),
+    Setting(
+        "export.mysql.interval_seconds",
+        60.0,
+        "Seconds between exports while the server answers (a minute closes once a minute).",
+        number(1.0, 86_400.0),
+    ),
+    Setting(
+        "export.mysql.batch_rows",
+        1000,
+        "Rows per MySQL transaction while catching up; memory stays bounded by this.",
+        number(1, 100_000, integer=True),
+    ),
+    Setting(
+        "export.mysql.connect_timeout_seconds",
+        10.0,
+        "Give up connecting after this long.",
+        number(0.1, 600.0),
+    ),
+    Setting(
+        "export.mysql.read_timeout_seconds",
+        30.0,
+        "Give up waiting for the server's answer after this long.",
+        number(0.1, 3600.0),
+    ),
+    Setting(
+        "export.mysql.write_timeout_seconds",
+        30.0,
+        "Give up sending to the server after this long.",
+        number(0.1, 3600.0),
+    ),
+    Setting(
+        "export.mysql.retry_max_seconds",
+        300.0,
+        "Longest wait between retries after failures (the wait doubles from 2 s, with jitter).",
+        number(1.0, 86_400.0),
     ),
     Setting("log.level", "info", "Log level: debug, info, warning or error.", log_level),
 ]

@@ -1,0 +1,153 @@
+"""Commands of the central MySQL/MariaDB export: `corcypower mysql init|status|export-now|resend`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+
+from corcypower import settings
+from corcypower.cli.common import cli, config_option, setup_logging
+from corcypower.errors import ConfigError, CorcyPowerError
+
+
+def _settings(config_path):
+    from corcypower.export.config import from_config
+
+    config = settings.load(config_path)
+    found = from_config(config)
+    if found is None:
+        where = config.source or "the default settings"
+        raise ConfigError(
+            f"{where}: no [export.mysql] host, so nothing is exported (see docs/mysql.md)"
+        )
+    return config, found
+
+
+def _central(export_settings):
+    try:
+        from corcypower.export.mysql import Central
+    except ImportError:
+        from corcypower.export import INSTALL_HINT
+
+        raise CorcyPowerError(f"PyMySQL is not installed: {INSTALL_HINT}") from None
+    return Central(export_settings)
+
+
+def local(ms: int | None) -> str:
+    if ms is None:
+        return "never"
+    return f"{datetime.fromtimestamp(ms / 1000).astimezone():%Y-%m-%d %H:%M:%S %Z}"
+
+
+@cli.group()
+def mysql():
+    """Send closed minutes to a central MySQL/MariaDB ([export.mysql]; docs/mysql.md)."""
+
+
+@mysql.command()
+@config_option
+def init(config_path):
+    """Create the tables VolumeData and ChannelMinute (safe to run again)."""
+    _, s = _settings(config_path)
+    central = _central(s)
+    try:
+        done = central.init()
+        click.echo(f"{s.user}@{s.host}:{s.port}/{s.database} ({central.version}):")
+    finally:
+        central.close()
+    for line in done:
+        click.echo(f"  {line}")
+
+
+@mysql.command()
+@config_option
+@click.option("--ping", is_flag=True, help="Also connect to the server and say if it answers.")
+def status(config_path, ping):
+    """Show how far power.db has been sent, the backlog, the last error and refused rows."""
+    from corcypower.export.outbox import NOTHING_SENT, Outbox
+
+    config, s = _settings(config_path)
+    for warning in s.warnings:
+        click.echo(f"warning: {warning}")
+    click.echo(f"target:  {s.user}@{s.host}:{s.port}/{s.database}, point {s.point!r}")
+    for p in s.volume:
+        click.echo(f"  VolumeData point {p.name!r} = {' + '.join(p.channels)}, supply = {p.supply}")
+    with Outbox(config.db_path, s.target, s.channels, read_only=True) as outbox:
+        state = outbox.state()
+        rows, oldest = outbox.backlog()
+        rejected = outbox.rejected()
+    sent = "nothing yet" if state.sent_ts == NOTHING_SENT else f"minute of {local(state.sent_ts)}"
+    click.echo(f"sent:    up to the {sent}; {state.rows_sent} rows in all")
+    click.echo(f"last:    rows committed {local(state.sent_at_ms)}")
+    click.echo(
+        f"backlog: {rows} closed minutes of channels"
+        + (f", oldest {local(oldest)}" if oldest else "")
+    )
+    if state.error:
+        click.echo(
+            f"error:   {state.error} ({local(state.error_at_ms)}, {state.failures} failures in a row)"
+        )
+    else:
+        click.echo("error:   none")
+    if rejected:
+        click.echo(
+            f"refused: {len(rejected)} rows, set aside (`corcypower mysql resend` retries them):"
+        )
+        for r in rejected[:10]:
+            click.echo(f"  {r['tbl']} {r['name']} {local(r['ts'])}: {r['error']}")
+    if ping:
+        central = _central(s)
+        try:
+            central.connect()
+            click.echo(f"server:  answers ({central.version})")
+        except CorcyPowerError as exc:
+            click.echo(f"server:  {exc}")
+        finally:
+            central.close()
+
+
+@mysql.command("export-now")
+@config_option
+def export_now(config_path):
+    """Send every closed minute not sent yet, now, and say how many rows went."""
+    from corcypower.export.exporter import Exporter
+    from corcypower.store.database import Database
+
+    config, s = _settings(config_path)
+    setup_logging(config["log.level"])
+    Database(config.db_path).close()  # brings an older file up to date (migrations)
+    _central(s)
+    exporter = Exporter(s, config.db_path)
+    try:
+        sent = exporter.run_once()
+    finally:
+        exporter.central.close()
+    click.echo(f"sent {sent} rows to {s.host}:{s.port}/{s.database} as point {s.point!r}")
+
+
+@mysql.command()
+@config_option
+@click.option(
+    "--since",
+    required=True,
+    help='Local date or time to send again from ("2026-01-31", "2026-01-31 14:00"), or "all".',
+)
+def resend(config_path, since):
+    """Send closed minutes again from a time on (after an import, a rebuild or a new server)."""
+    from corcypower.export.outbox import Outbox
+
+    config, s = _settings(config_path)
+    if since == "all":
+        since_ms = 0
+    else:
+        try:
+            since_ms = int(datetime.fromisoformat(since).astimezone().timestamp() * 1000)
+        except ValueError:
+            raise click.BadParameter(
+                f'{since!r}: expected a date "YYYY-MM-DD", a time "YYYY-MM-DD HH:MM", or "all"',
+                param_hint="--since",
+            ) from None
+    with Outbox(config.db_path, s.target, s.channels) as outbox:
+        outbox.resend(since_ms)
+    click.echo(f"closed minutes from {local(since_ms)} on will be sent again to {s.target}")

@@ -1,0 +1,47 @@
+-- The central MySQL (>= 5.7) or MariaDB (>= 10.2) database that several devices send their
+-- closed minutes to. `corcypower mysql init` runs this file statement by statement; every
+-- statement can be run again without harm. Times are UTC: TimeStamp is the start of the minute.
+
+-- EnergyMonitor's table (Nicer82/EnergyMonitor, db.sql), so its queries keep working: one row
+-- per point (device, or a group of its channels) per minute. Point is varchar(64) here (10
+-- there): init widens an existing table's Point to 64. Supply/Usage: see docs/mysql.md.
+CREATE TABLE IF NOT EXISTS `VolumeData` (
+  `TimeStamp` datetime NOT NULL,
+  `Point` varchar(64) NOT NULL,
+  `NumReads` int(11) NOT NULL,
+  `SupplyWh` double NOT NULL,
+  `SupplyMaxW` double NOT NULL,
+  `SupplyMinW` double NOT NULL,
+  `SupplyAvgW` double NOT NULL,
+  `UsageWh` double NOT NULL,
+  `UsageMaxW` double NOT NULL,
+  `UsageMinW` double NOT NULL,
+  `UsageAvgW` double NOT NULL,
+  `TotalAvgW` int(11) GENERATED ALWAYS AS (round(`SupplyAvgW` - `UsageAvgW`, 0)) VIRTUAL,
+  `TotalMaxW` int(11) GENERATED ALWAYS AS (case when `SupplyMaxW` > 0 then `SupplyMaxW` else -`UsageMinW` end) VIRTUAL,
+  `TotalMinW` int(11) GENERATED ALWAYS AS (case when `UsageMaxW` > 0 then -`UsageMaxW` else `SupplyMinW` end) VIRTUAL,
+  PRIMARY KEY (`TimeStamp`, `Point`),
+  KEY `PointTimestampIdx` (`Point`, `TimeStamp`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- Each channel's minute as power.db has it (its energy_minute view), under the device's point.
+--   ImportWh         energy drawn from the grid (P > 0); ExportWh: sent to it (P < 0), >= 0
+--   MinW, MaxW       extremes of the minute's batches; AvgW: mean power over the measured time
+--   NumReads         batches (about 0.5 s each) ending in the minute
+--   MeasuredSeconds  time measured in the minute: less than 60 where the daemon had a gap
+CREATE TABLE IF NOT EXISTS `ChannelMinute` (
+  `TimeStamp` datetime NOT NULL,
+  `Point` varchar(64) NOT NULL,
+  `Channel` varchar(64) NOT NULL,
+  `ImportWh` double NOT NULL,
+  `ExportWh` double NOT NULL,
+  `MinW` double NOT NULL,
+  `MaxW` double NOT NULL,
+  `AvgW` double NOT NULL,
+  `NumReads` int(11) NOT NULL,
+  `MeasuredSeconds` double NOT NULL,
+  PRIMARY KEY (`TimeStamp`, `Point`, `Channel`),
+  KEY `PointChannelTimestampIdx` (`Point`, `Channel`, `TimeStamp`),
+  CONSTRAINT `ChannelMinuteEnergy` CHECK (`ImportWh` >= 0 AND `ExportWh` >= 0),
+  CONSTRAINT `ChannelMinuteSeconds` CHECK (`MeasuredSeconds` >= 0 AND `MeasuredSeconds` <= 60)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
