@@ -23,8 +23,11 @@ def spawn(config_path):
         text=True,
         cwd=config_path.parent,
     )
-    line = proc.stderr.readline()
-    assert "sampling 2 channels on emulated" in line, line
+    seen = []
+    while not seen or "sampling 2 channels on emulated" not in seen[-1]:
+        line = proc.stderr.readline()
+        assert line, "the daemon exited before sampling:\n" + "".join(seen)
+        seen.append(line)
     return proc
 
 
