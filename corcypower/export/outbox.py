@@ -96,14 +96,14 @@ class Outbox:
         return (end - MINUTE_MS) // MINUTE_MS * MINUTE_MS
 
     def next_chunk(self, after_ts: int, until_ts: int, limit: int) -> list[MinuteRow]:
-        """Closed minutes after `after_ts` up to `until_ts`, whole minutes, about `limit` rows."""
-        rows = self._minutes("ts > ? AND ts <= ?", (after_ts, until_ts), limit)
-        if len(rows) < limit:
+        """Closed minutes after `after_ts` up to `until_ts`: whole minutes, at most `limit` rows
+        (or one minute, if a minute has more rows than that)."""
+        rows = self._minutes("ts > ? AND ts <= ?", (after_ts, until_ts), limit + 1)
+        if len(rows) <= limit:
             return rows
-        last = rows[-1].ts
-        if rows[0].ts != last:  # the last minute may be cut short: it goes in the next chunk
-            return [r for r in rows if r.ts != last]
-        return self._minutes("ts = ?", (last,), None)  # one minute wider than limit: all of it
+        last = rows[-1].ts  # a row beyond the limit: its minute goes in the next batch
+        whole = [r for r in rows if r.ts != last]
+        return whole or self._minutes("ts = ?", (last,), None)
 
     def _minutes(self, where: str, params: tuple, limit: int | None) -> list[MinuteRow]:
         sql = (

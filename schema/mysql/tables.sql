@@ -42,6 +42,5 @@ CREATE TABLE IF NOT EXISTS `ChannelMinute` (
   `MeasuredSeconds` double NOT NULL,
   PRIMARY KEY (`TimeStamp`, `Point`, `Channel`),
   KEY `PointChannelTimestampIdx` (`Point`, `Channel`, `TimeStamp`),
-  CONSTRAINT `ChannelMinuteEnergy` CHECK (`ImportWh` >= 0 AND `ExportWh` >= 0),
-  CONSTRAINT `ChannelMinuteSeconds` CHECK (`MeasuredSeconds` >= 0 AND `MeasuredSeconds` <= 60)
+  CONSTRAINT `ChannelMinuteEnergy` CHECK (`ImportWh` >= 0 AND `ExportWh` >= 0)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

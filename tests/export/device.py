@@ -7,6 +7,7 @@ write path, for analytic answers and long spans of time.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +97,12 @@ class Device:
         columns = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         with Database(self.db_path) as db, db.atomic() as conn:
             write_rows(conn, Batches.from_arrays(**columns), int(ends[-1]), Retention())
+
+    @contextmanager
+    def edit(self):
+        """A write transaction on power.db, as another program (or damage) might make."""
+        with Database(self.db_path) as db, db.atomic() as conn:
+            yield conn
 
     def query(self, sql: str, params=()) -> list[tuple]:
         with Database(self.db_path, read_only=True) as db:

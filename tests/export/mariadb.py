@@ -55,12 +55,13 @@ class MariaDB:
             "--no-defaults",
             "--user=root",
             f"--datadir={self.datadir}",
+            f"--tmpdir={self.base / 'tmp'}",  # not /tmp: nobody else's files, or cleaning
             "--innodb-log-file-size=16M",
             "--innodb-buffer-pool-size=64M",
         ]
 
     def install(self) -> None:
-        self.base.mkdir(parents=True, exist_ok=True)
+        (self.base / "tmp").mkdir(parents=True, exist_ok=True)
         result = subprocess.run(
             [
                 find("mariadb-install-db"),
