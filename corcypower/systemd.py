@@ -105,6 +105,9 @@ class Watchdog:
         """True if a ping was sent."""
         if self.interval is None:
             return False
+        if self.last_ping is None and self.last_token is None:
+            self.last_token = token  # where the daemon starts from: not progress yet
+            return False
         if token != self.last_token:
             self.last_token = token
             self.progress = True

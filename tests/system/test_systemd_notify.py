@@ -90,6 +90,8 @@ def test_the_watchdog_pings_only_after_progress_and_at_most_4_times_per_period()
     clock = FakeClock()
     notifier = Notifier(None, watchdog_s=8.0)  # a ping is due every 2 s at most
     watchdog = Watchdog(notifier, clock.monotonic)
+    assert not watchdog.tick((0, 0))  # where the daemon starts: no batch yet, no ping
+    assert not watchdog.tick((0, 0))
     assert watchdog.tick((1, 0))  # the first batch: ping
     clock.now += 1
     assert not watchdog.tick((2, 0))  # progress, but too soon
@@ -200,3 +202,68 @@ def test_the_daemon_is_ready_once_stored_pings_while_sampling_and_stops_when_hun
         stop.set()
         thread.join(timeout=10)
     assert daemon.notifier.sent[-1] == "STOPPING=1"
+
+
+def test_the_daemon_process_talks_to_systemd_as_a_notify_service(
+    emulated_config, listener, tmp_path
+):
+    """`corcypower run` as systemd starts it: $NOTIFY_SOCKET, $WATCHDOG_USEC, $JOURNAL_STREAM."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO
+
+    path, recv = listener
+    config = emulated_config()
+    log_path = tmp_path / "journal"
+    with open(log_path, "w") as log_file:
+        st = os.fstat(log_file.fileno())
+        env = dict(
+            os.environ,
+            NOTIFY_SOCKET=path,
+            WATCHDOG_USEC="2000000",
+            JOURNAL_STREAM=f"{st.st_dev}:{st.st_ino}",
+        )
+        proc = subprocess.Popen(
+            [sys.executable, str(REPO / "mcp_rms.py"), "--config", str(config)],
+            stderr=log_file,
+            env=env,
+            cwd=tmp_path,
+        )
+        try:
+            assert recv().startswith("READY=1\nSTATUS=sampling 2 channels")
+            assert recv() == "WATCHDOG=1"
+            proc.send_signal(signal.SIGTERM)
+            while (message := recv()) == "WATCHDOG=1":
+                pass
+            assert message == "STOPPING=1"
+            assert proc.wait(timeout=10) == 0
+        finally:
+            proc.kill()
+    lines = log_path.read_text().splitlines()
+    assert lines and all(line.startswith("<") for line in lines), lines  # "<6>INFO ...": a level
+    assert any(line.startswith("<6>INFO corcypower.daemon: sampling 2 channels") for line in lines)
+
+
+def test_journal_warnings_say_what_to_check(emulated_config):
+    from corcypower.daemon import MinuteSummary
+
+    config = settings.load(
+        emulated_config({"emulator": "flat_channels = [1]\nclip_channels = [0]"})
+    )
+    daemon = Daemon(config, FakeClock())
+    daemon.open_store()
+    summary = MinuteSummary(config)
+    while summary.batches < 3:
+        for raw in daemon.acquisition.read_once():
+            summary.add(raw.duration_ms, daemon.process(raw))
+    warnings = summary.warnings()
+    assert any(
+        w.startswith("mains_v (voltage) flat: no mains waveform: check the AC-AC adapter")
+        for w in warnings
+    ), warnings
+    assert any(
+        w.startswith("main (current) clipped: ") and "smaller burden resistor" in w
+        for w in warnings
+    )
