@@ -10,12 +10,12 @@ $(BIN)/activate:
 	$(BIN)/pip install -q --upgrade pip
 
 $(VENV)/.installed: $(BIN)/activate pyproject.toml
-	$(BIN)/pip install -q -e '.[test,mysql]'
+	$(BIN)/pip install -q -e '.[test,mysql,dashboard,browser]'
 	touch $@
 
-## run: the monitor on the emulated chip (no hardware needed)
+## run: the monitor on the emulated chip and its dashboard (prints the URL; no hardware needed)
 run: $(VENV)/.installed
-	$(BIN)/corcypower run --config examples/emulator.toml
+	$(BIN)/corcypower demo --config examples/emulator.toml
 
 ## test: lint, then every test
 test: $(VENV)/.installed

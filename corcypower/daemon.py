@@ -10,12 +10,12 @@ import logging
 import queue
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from corcypower.acquisition import Acquisition, RawBatch
 from corcypower.adc.chips import open_transports
 from corcypower.adc.mcp3xxx import MODELS
-from corcypower.analysis import FLAG_LATE, ChannelStats, analyze
+from corcypower.analysis import FLAG_LATE, FLAG_VOLTAGE_FALLBACK, ChannelStats, analyze
 from corcypower.clock import Clock
 from corcypower.export import start_exporter
 from corcypower.settings import Config
@@ -77,6 +77,8 @@ class Daemon:
         self.max_count = MODELS[config.chip_model].max_count
         self.listeners: list[Listener] = []
         self.volts: Callable[[], dict[str, float]] = dict  # remote or fallback volts by channel
+        # the channels whose volts in the last volts() answer are the nominal stand-in (flagged)
+        self.volts_fallback: Callable[[], Collection[str]] = frozenset
         self.last_ts: int | None = None
         self.batches = 0
         self.summary = MinuteSummary(config)
@@ -128,9 +130,12 @@ class Daemon:
             self.config["mains.frequency_hz"],
             self.volts(),
         )
-        if raw.late:
-            for s in stats:
+        fallback = self.volts_fallback()
+        for s in stats:
+            if raw.late:
                 s.flags |= FLAG_LATE
+            if s.name in fallback:
+                s.flags |= FLAG_VOLTAGE_FALLBACK
         ts = self.timestamp(raw)
         self.writer.add(ts, raw.duration_ms, stats)
         self.batches += 1

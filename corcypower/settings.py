@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from corcypower.errors import ConfigError
+from corcypower.live import address as remote_address
+from corcypower.live.address import RemoteVoltage
 
 DEFAULT_CONFIG_PATH = Path("/etc/corcypower/config.toml")
 ENV_VAR = "CORCYPOWER_CONFIG"
@@ -104,6 +106,38 @@ def circuit_table(value: Any) -> dict[str, str]:
 
 def log_level(value: Any) -> str:
     return choice("debug", "info", "warning", "error")(value)
+
+
+def origins(value: Any) -> list[str]:
+    """Websocket origins as a browser sends them: host:port (the port is part of an origin)."""
+    ok = isinstance(value, list) and all(
+        isinstance(v, str) and re.fullmatch(r"[^\s/:]+:\d{1,5}|\*", v) for v in value
+    )
+    if not ok:
+        raise Invalid('expected a list of "host:port", e.g. ["192.168.1.20:5006", "pi.local:5006"]')
+    return list(value)
+
+
+def name_list(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise Invalid("expected a list of channel names")
+    return list(value)
+
+
+def time_zone(value: Any) -> str:
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(text(value))
+    except (ValueError, KeyError, OSError):  # not found is a KeyError; a directory, OSError
+        raise Invalid('expected a time zone name such as "Europe/Paris"') from None
+    return value
+
+
+def http_url(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+        raise Invalid('expected a URL such as "http://127.0.0.1:8070"')
+    return value.rstrip("/")
 
 
 def point_name(value: Any) -> str:
@@ -277,6 +311,108 @@ SETTINGS: list[Setting] = [
         int_list(0, 7),
     ),
     Setting(
+        "api.bind",
+        "127.0.0.1",
+        'Address the state API (/api/v1/state, /live, /channels) listens on: "127.0.0.1" for this machine only, "0.0.0.0" for the LAN.',
+        text,
+    ),
+    Setting(
+        "api.port",
+        8070,
+        "TCP port of the state API (0: any free port, for tests).",
+        number(0, 65535, integer=True),
+    ),
+    Setting(
+        "api.ring_seconds",
+        900.0,
+        "Seconds of recent batches the daemon keeps in RAM for /api/v1/live (at least 600).",
+        number(600.0, 86_400.0),
+    ),
+    Setting(
+        "remote_voltage.poll_seconds",
+        1.0,
+        'Seconds between polls of another device\'s state API, for channels whose voltage is "http://HOST:PORT/api/v1/state#CHANNEL" (at least 1).',
+        number(1.0, 60.0),
+    ),
+    Setting(
+        "remote_voltage.stale_seconds",
+        5.0,
+        "A remote voltage older than this is stale: the channel uses mains.voltage and is flagged nominal-voltage.",
+        number(1.0, 3600.0),
+    ),
+    Setting(
+        "dashboard.address",
+        "127.0.0.1",
+        'Address the dashboard (Bokeh server) listens on: "0.0.0.0" for the LAN (then list allow_websocket_origin).',
+        text,
+    ),
+    Setting(
+        "dashboard.port",
+        5006,
+        "TCP port of the dashboard.",
+        number(1, 65535, integer=True),
+    ),
+    Setting(
+        "dashboard.allow_websocket_origin",
+        [],
+        'Origins (host:port, as typed in the browser) allowed to open the page, e.g. ["192.168.1.20:5006", "pi.local:5006"]. localhost and 127.0.0.1 on dashboard.port are always allowed.',
+        origins,
+    ),
+    Setting(
+        "dashboard.state_url",
+        None,
+        "The daemon's state API, where the dashboard follows /api/v1/live. Default: http://api.bind:api.port (127.0.0.1 for 0.0.0.0).",
+        http_url,
+    ),
+    Setting(
+        "dashboard.live_minutes",
+        10.0,
+        "Minutes of the live plot (at most api.ring_seconds).",
+        number(1.0, 1440.0),
+    ),
+    Setting(
+        "dashboard.stale_seconds",
+        5.0,
+        "The page shows a banner when no batch has arrived for this many seconds.",
+        number(1.0, 3600.0),
+    ),
+    Setting(
+        "dashboard.grid_channels",
+        None,
+        "Current channels whose sum is the power from (+) or to (-) the grid: the total, the gauge and the daily import/export bars. Default: every current channel.",
+        name_list,
+    ),
+    Setting(
+        "dashboard.gauge_max_w",
+        6000.0,
+        "Full scale of the gauge: it spans -gauge_max_w (export) to +gauge_max_w (import).",
+        number(100.0, 1_000_000.0),
+    ),
+    Setting(
+        "dashboard.timezone",
+        None,
+        "Time zone of the page's clocks and axes, e.g. \"Europe/Paris\". Default: the machine's (TZ, else /etc/localtime), with daylight saving.",
+        time_zone,
+    ),
+    Setting(
+        "tariff.price_per_kwh",
+        0.0,
+        "Price of a kWh drawn from the grid, for the cost of each day (0: costs are not shown).",
+        number(0.0, 1000.0),
+    ),
+    Setting(
+        "tariff.export_price_per_kwh",
+        0.0,
+        "What a kWh sent to the grid earns (feed-in tariff); subtracted from the day's cost.",
+        number(0.0, 1000.0),
+    ),
+    Setting(
+        "tariff.currency",
+        "EUR",
+        'Currency shown with costs, e.g. "EUR", "GBP", "USD".',
+        text,
+    ),
+    Setting(
         "export.mysql.host",
         None,
         "Central MySQL or MariaDB server (name or address) that closed minutes are sent to. Not set: no export. See docs/mysql.md.",
@@ -382,7 +518,7 @@ CHANNEL_SETTINGS: list[Setting] = [
     Setting(
         "voltage",
         None,
-        "Current channels: the voltage to multiply with: a voltage channel's name, or fixed volts (a number). Default: the only voltage channel, else mains.voltage.",
+        "Current channels: the voltage to multiply with: a voltage channel's name, fixed volts (a number), or another device's state API and its voltage channel, \"http://HOST:8070/api/v1/state#CHANNEL\" (remote voltage; mains.voltage while it is stale). Default: the only voltage channel, else mains.voltage.",
         lambda value: value,
     ),  # checked with the other channels
     Setting(
@@ -421,6 +557,8 @@ class Channel:
     )
     phase_deg: float = 0.0
     invert: bool = False
+    # another device's voltage (then `voltage` is the nominal one used while it is stale)
+    remote_voltage: RemoteVoltage | None = None
 
     @property
     def unit(self) -> str:
@@ -576,6 +714,8 @@ def _channels(raw: Any, values: dict[str, Any], where: str) -> list[Channel]:
     for entry in parsed:
         label = entry.pop("_label")
         entry["voltage"] = _voltage(entry, voltage_channels, values, where, label)
+        if isinstance(entry["voltage"], RemoteVoltage):
+            entry["remote_voltage"], entry["voltage"] = entry["voltage"], values["mains.voltage"]
         channels.append(Channel(**entry))
     return channels
 
@@ -619,6 +759,11 @@ def _voltage(entry, voltage_channels, values, where, label) -> str | float | Non
         raise ConfigError(
             f"{where}: {label}.voltage = {_show(value)}: expected a voltage channel's name or volts"
         )
+    if remote_address.is_url(value):
+        try:
+            return remote_address.parse(value)
+        except ValueError as exc:
+            raise ConfigError(f'{where}: {label}.voltage = "{value}": {exc}') from None
     if value not in voltage_channels:
         known = ", ".join(f'"{n}"' for n in voltage_channels) or "none configured"
         raise ConfigError(

@@ -21,12 +21,15 @@ from corcypower.errors import CorcyPowerError
 def run(config_path):
     """Run the monitor: sample, analyse and store until stopped (SIGTERM or Ctrl-C)."""
     from corcypower.daemon import Daemon, install_signal_handlers
+    from corcypower.live.service import attach
 
     config = settings.load(config_path)
     setup_logging(config["log.level"])
     stop = threading.Event()
     install_signal_handlers(stop)
-    Daemon(config).run(stop)
+    daemon = Daemon(config)
+    with attach(daemon):  # the live ring, the state API and remote voltages
+        daemon.run(stop)
 
 
 @cli.command()

@@ -1,0 +1,110 @@
+"""The dashboard's shared state, loaded once per server process, and `make_document`.
+
+Every browser tab gets a Page (page.py); they all share one Dashboard: the config, one
+poller of the daemon's live API, and a small pool of threads that query power.db, each with
+its own read-only connection, so a year-long query never holds up the live streams.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from corcypower import settings
+from corcypower.dashboard.data import View, local_zone
+from corcypower.dashboard.poller import LivePoller
+from corcypower.errors import CorcyPowerError
+from corcypower.settings import Config
+
+log = logging.getLogger(__name__)
+
+
+def default_state_url(config: Config) -> str:
+    """dashboard.state_url, else the daemon's own API address (seen from this machine)."""
+    if config["dashboard.state_url"]:
+        return config["dashboard.state_url"]
+    host = config["api.bind"]
+    host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{config['api.port']}"
+
+
+class Dashboard:
+    """What every session of one server shares."""
+
+    def __init__(self, config: Config, poller: LivePoller | None = None, threads: int = 2):
+        self.config = config
+        self.view = View.from_config(config)
+        self.tz = local_zone(config["dashboard.timezone"])
+        self.state_url = default_state_url(config)
+        self.poller = poller or LivePoller(self.state_url, self.view.live_ms)
+        self.batch_ms = config["adc.batch_seconds"] * 1000
+        self.db_path = config.db_path
+        # threads=0: queries run inline (a document built in a test, without a server)
+        self.executor = ThreadPoolExecutor(threads, "dashboard-db") if threads else None
+        self._local = threading.local()
+
+    def start(self) -> Dashboard:
+        self.poller.start()
+        return self
+
+    def stop(self) -> None:
+        self.poller.stop()
+        if self.executor is not None:
+            self.executor.shutdown(wait=False, cancel_futures=True)
+
+    def _db(self):
+        from corcypower.store.database import Database
+
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = Database(self.db_path, read_only=True)
+        return db
+
+    def query(self, fn: Callable[[Any], Any]) -> Future:
+        """fn(db) on a query thread; the future holds its result, or a text saying why not."""
+        future: Future = Future()
+
+        def work():
+            try:
+                future.set_result(fn(self._db()))
+            except (CorcyPowerError, sqlite3.Error, ImportError) as exc:
+                self._local.db = None  # the file may appear, or come back, later
+                future.set_result(QueryFailed(str(exc)))
+            except Exception as exc:  # a bug: say so on the page, and in the log
+                log.exception("dashboard query failed")
+                future.set_result(QueryFailed(f"query failed: {exc}"))
+
+        if self.executor is None:
+            work()
+        else:
+            self.executor.submit(work)
+        return future
+
+
+class QueryFailed(str):
+    """Why history could not be read (no database yet, say): shown on the page."""
+
+
+_shared: Dashboard | None = None
+_shared_lock = threading.Lock()
+
+
+def shared(config: Config | None = None) -> Dashboard:
+    """The one Dashboard of this server process, created (and its poller started) on first use."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Dashboard(config or settings.load()).start()
+        return _shared
+
+
+def make_document(doc, dashboard: Dashboard | None = None):
+    """Build one tab's page (a Bokeh FunctionHandler's function)."""
+    from corcypower.dashboard.page import Page
+
+    return Page(dashboard or shared(), doc)

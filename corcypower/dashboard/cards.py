@@ -1,0 +1,136 @@
+"""The page's text as HTML: big numbers, health, the stale banner. Pure functions, no Bokeh.
+
+One Div per block, its text replaced per batch: one small message per viewer, not one per
+number. Bokeh draws Divs in a shadow root, so their CSS travels with them (STYLE).
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from corcypower.dashboard.data import Reading
+
+IMPORT_COLOR = "#d9480f"  # drawn from the grid
+EXPORT_COLOR = "#2b8a3e"  # sent to the grid
+IDLE_W = 1.0  # below this a channel is neither importing nor exporting
+
+STYLE = f"""
+:host {{ font-family: system-ui, sans-serif; width: 100%; }}
+.cards {{ display: flex; flex-wrap: wrap; gap: 8px; }}
+.card {{ flex: 1 1 150px; border: 1px solid #ddd; border-radius: 8px; padding: 6px 10px; }}
+.card .name {{ color: #555; font-size: 0.9em; }}
+.card .big {{ font-size: 1.9em; font-weight: 600; font-variant-numeric: tabular-nums; }}
+.card .small {{ color: #444; font-size: 0.85em; font-variant-numeric: tabular-nums; }}
+.card.total {{ border-width: 2px; }}
+.import .big {{ color: {IMPORT_COLOR}; }}
+.export .big {{ color: {EXPORT_COLOR}; }}
+.warn {{ color: #b35c00; font-weight: 600; }}
+table {{ border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 0.9em; }}
+td, th {{ padding: 2px 8px; text-align: right; border-bottom: 1px solid #eee; }}
+td:first-child, th:first-child, td:last-child, th:last-child {{ text-align: left; }}
+.banner {{ background: #c92a2a; color: white; padding: 8px 12px; border-radius: 6px;
+           font-weight: 600; }}
+"""
+
+# What a flag means for the person looking at the page
+FLAG_TEXT = {
+    "clipped": "clipped: the signal exceeds the ADC's range",
+    "flat": "flat: no signal (disconnected?)",
+    "late": "late: sampling fell behind",
+    "no-cycles": "no mains cycles found",
+    "nominal-voltage": "using the nominal voltage",
+}
+
+
+def _num(value, fmt: str, unit: str = "") -> str:
+    if value is None or value != value:  # None or NaN
+        return "–"
+    return f"{value:{fmt}}{unit}"
+
+
+def direction(watts: float | None) -> str:
+    """ "import", "export" or "" (idle or unknown): the colour of a power figure."""
+    if watts is None or watts != watts or abs(watts) < IDLE_W:
+        return ""
+    return "import" if watts > 0 else "export"
+
+
+def watts_text(watts: float | None) -> str:
+    if watts is None or watts != watts:
+        return "–"
+    if abs(watts) < 0.5:
+        return "0 W"  # not "-0 W"
+    if abs(watts) >= 10_000:
+        return f"{watts / 1000:.2f} kW"
+    return f"{watts:.0f} W"
+
+
+def numbers_html(readings: list[Reading]) -> str:
+    """One card per channel (the total first): W big, then A, V, PF; Hz for a voltage."""
+    cards = []
+    for r in readings:
+        if r.kind == "voltage":
+            big = _num(r.volts, ".1f", " V")
+            small = _num(r.hz, ".2f", " Hz")
+            css = ""
+        else:
+            big = watts_text(r.watts)
+            parts = [_num(r.amps, ".2f", " A"), _num(r.volts, ".1f", " V")]
+            parts.append("PF " + _num(r.pf, ".2f"))
+            way = direction(r.watts)
+            small = " · ".join(parts) + (f" · {way}" if way else "")
+            css = way
+        warn = f'<div class="warn">{escape(", ".join(r.flags))}</div>' if r.flags else ""
+        cards.append(
+            f'<div class="card {r.kind} {css}"><div class="name">{escape(r.name)}</div>'
+            f'<div class="big">{big}</div><div class="small">{small}</div>{warn}</div>'
+        )
+    return f'<div class="cards">{"".join(cards)}</div>'
+
+
+def health_html(batch: dict | None, source: str) -> str:
+    """The original's diagnostics per channel (ADC counts), and what each flag means."""
+    if batch is None:
+        return f"<p>No batch yet from {escape(source)}.</p>"
+    rows = []
+    for ch in batch["channels"]:
+        flags = ch.get("flags", ())
+        text = "; ".join(FLAG_TEXT.get(f, f) for f in flags) or "ok"
+        rows.append(
+            f"<tr><td>{escape(ch['name'])}</td><td>{ch['n']}</td>"
+            f"<td>{_num(ch['mean'], '.1f')}</td><td>{ch['min']}</td><td>{ch['max']}</td>"
+            f"<td>{_num(ch['rms'], '.2f')}</td>"
+            f'<td class="{"warn" if flags else ""}">{escape(text)}</td></tr>'
+        )
+    return (
+        "<table><tr><th>channel</th><th>samples</th><th>ADC mean</th><th>min</th><th>max</th>"
+        f"<th>rms</th><th>health</th></tr>{''.join(rows)}</table>"
+    )
+
+
+def banner_text(seconds: float | None, stale_s: float, error: str | None, source: str) -> str:
+    """The stale banner's text; empty when data is fresh."""
+    if seconds is not None and seconds < stale_s:
+        return ""
+    why = f" ({escape(error)})" if error else ""
+    if seconds is None:
+        return f"No data from the monitor yet: waiting for {escape(source)}{why}."
+    return (
+        f"No data from the monitor for {seconds:.0f} s: is <code>corcypower run</code> going? "
+        f"Waiting for {escape(source)}{why}."
+    )
+
+
+def daily_summary(daily: dict, view) -> str:
+    """Totals under the daily bars: energy both ways and, with a tariff, what it cost."""
+    days = len(daily["day"])
+    if not days:
+        return "<p>No energy recorded yet.</p>"
+    imported = sum(daily["import_kwh"])
+    exported = sum(-e for e in daily["export_kwh"])
+    text = f"{days} days: {imported:.1f} kWh imported, {exported:.1f} kWh exported"
+    if view.price or view.export_price:
+        currency = escape(view.currency)
+        text += f"; cost {sum(daily['cost']):.2f} {currency}"
+        text += f" ({escape(daily['day'][-1])}: {daily['cost'][-1]:.2f} {currency})"
+    return f"<p>{text}</p>"

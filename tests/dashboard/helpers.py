@@ -1,0 +1,53 @@
+"""What the dashboard tests share: configs, batches as the API sends them, a simulated history."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from corcypower import settings
+from corcypower.live.ring import batch_dict
+from corcypower.store.database import Database
+from corcypower.store.simulate import simulate
+from tests.live.helpers import stats
+
+CHANNELS = [
+    {"name": "mains_v", "adc_channel": 1, "kind": "voltage", "scale": 0.25},
+    {"name": "main", "adc_channel": 0, "kind": "current", "scale": 0.02, "voltage": "mains_v"},
+    {"name": "solar", "adc_channel": 2, "kind": "current", "scale": 0.01, "voltage": "mains_v"},
+]
+
+
+def config(db_path: Path | str = "unused.db", **sections) -> settings.Config:
+    data = {
+        "adc": {"chip": "emulated"},
+        "emulator": {"chip": "mcp3208"},
+        "store": {"path": str(db_path)},
+        "dashboard": {"grid_channels": ["main"], "timezone": "Europe/Paris"},
+        "tariff": {"price_per_kwh": 0.25, "export_price_per_kwh": 0.1},
+        "channels": CHANNELS,
+    }
+    for section, values in sections.items():
+        data[section] = data.get(section, {}) | values
+    return settings.from_dict(data)
+
+
+def batch(ts: int, main_w: float = 500.0, solar_w: float = -300.0, flags: int = 0) -> dict:
+    """One batch as /api/v1/live sends it."""
+    volts, main = stats(main_w, flags=flags)
+    solar = stats(solar_w)[1]
+    solar.name = "solar"
+    return batch_dict(ts, 500, [volts, main, solar])
+
+
+def simulated_db(path: Path, hours: float, end_ms: int | None = None) -> Path:
+    """`hours` of the synthetic household in a power.db, through the store's own write path."""
+    with Database(path) as db:
+        simulate(db, config(path), days=hours / 24, end_ms=end_ms)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

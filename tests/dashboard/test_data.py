@@ -1,0 +1,172 @@
+"""The data half: local time with daylight saving, live rows, big numbers, history, energy."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from corcypower import settings
+from corcypower.dashboard import data
+from corcypower.errors import ConfigError
+from corcypower.store.database import Database
+from tests.dashboard.helpers import CHANNELS, batch, config, simulated_db
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def ms(*args, tz=UTC) -> int:
+    return int(datetime(*args, tzinfo=tz).timestamp() * 1000)
+
+
+def test_local_time_follows_daylight_saving():
+    winter, summer = ms(2026, 1, 15, 12), ms(2026, 7, 15, 12)
+    assert data.local_ms(winter, PARIS) - winter == 3_600_000  # CET
+    assert data.local_ms(summer, PARIS) - summer == 7_200_000  # CEST
+    # on the axis, 12:00 UTC in July reads 14:00
+    shown = datetime.fromtimestamp(data.local_ms(summer, PARIS) / 1000, UTC)
+    assert (shown.hour, shown.minute) == (14, 0)
+
+
+def test_the_night_the_clocks_go_forward():
+    before = ms(2026, 3, 29, 0, 59, 59)  # 01:59:59 CET
+    after = ms(2026, 3, 29, 1, 0, 0)  # 03:00:00 CEST
+    assert data.local_ms(after, PARIS) - data.local_ms(before, PARIS) == 3_600_000 + 1000
+
+
+def test_utc_ms_undoes_local_ms():
+    for ts in (ms(2026, 1, 15, 12), ms(2026, 7, 15, 12), ms(2026, 10, 25, 3)):
+        assert data.utc_ms(data.local_ms(ts, PARIS), PARIS) == ts
+
+
+def test_clock_text_names_the_zone():
+    assert data.clock_text(ms(2026, 7, 15, 12), PARIS) == "2026-07-15 14:00:00 CEST"
+    assert data.clock_text(ms(2026, 1, 15, 12), PARIS) == "2026-01-15 13:00:00 CET"
+
+
+def test_the_zone_comes_from_the_setting_then_tz(monkeypatch):
+    assert data.local_zone("Asia/Kolkata") == ZoneInfo("Asia/Kolkata")
+    monkeypatch.setenv("TZ", "America/New_York")
+    assert data.local_zone(None) == ZoneInfo("America/New_York")
+
+
+def test_days_window_covers_whole_local_days():
+    start, end = data.days_window(ms(2026, 7, 15, 23, 30), PARIS, 30)  # 01:30 on the 16th
+    assert end - start == 30 * data.DAY_MS
+    assert end == ms(2026, 7, 17)  # local wall clock, as if UTC: the end of the 16th
+
+
+def test_the_view_checks_its_settings():
+    view = data.View.from_config(config())
+    assert view.currents == ("main", "solar") and view.voltages == ("mains_v",)
+    assert view.grid == ("main",) and view.live_ms == 600_000
+    default = settings.from_dict({"channels": CHANNELS})  # no grid_channels: every current one
+    assert data.View.from_config(default).grid == ("main", "solar")
+    with pytest.raises(
+        ConfigError, match=r'\[dashboard\] grid_channels: "mains_v" is not a current channel'
+    ):
+        data.View.from_config(config(dashboard={"grid_channels": ["mains_v"]}))
+    with pytest.raises(
+        ConfigError, match=r"live_minutes = 20: expected at most api.ring_seconds / 60 = 15"
+    ):
+        data.View.from_config(config(dashboard={"live_minutes": 20}))
+
+
+def test_live_columns_have_ts_in_utc_and_x_in_local_time():
+    view = data.View.from_config(config())
+    ts = ms(2026, 7, 15, 12)
+    cols = data.live_columns(
+        view, [batch(ts, 500.0, -300.0), batch(ts + 500, 600.0, -200.0)], PARIS
+    )
+    assert cols["ts"] == [ts, ts + 500]
+    assert cols["x"] == [ts + 7_200_000, ts + 7_200_500]
+    assert cols["w_main"] == [500.0, 600.0] and cols["w_solar"] == [-300.0, -200.0]
+    assert cols["total_w"] == [500.0, 600.0]  # the grid is "main" alone
+    assert cols["v_mains_v"] == [230.0, 230.0]
+
+
+def test_a_channel_missing_from_a_batch_is_nan_not_an_error():
+    view = data.View.from_config(config())
+    b = batch(1000)
+    b["channels"] = b["channels"][:1]
+    cols = data.live_columns(view, [b], PARIS)
+    assert math.isnan(cols["w_main"][0]) and math.isnan(cols["total_w"][0])
+
+
+def test_readings_total_the_grid_channels_and_derive_volts_from_s_over_i():
+    view = data.View.from_config(config(dashboard={"grid_channels": ["main", "solar"]}))
+    total, mains, main, solar = data.readings(view, batch(1000, 460.0, -230.0))
+    assert (mains.kind, mains.volts, mains.hz) == ("voltage", 230.0, 50.0)
+    assert main.watts == 460.0 and main.volts == pytest.approx(230.0) and main.pf == 0.9
+    assert main.amps == pytest.approx(460.0 / 230.0 / 0.9)
+    assert total.watts == pytest.approx(230.0)
+    assert total.amps == pytest.approx(main.amps + solar.amps)
+    assert total.volts == 230.0
+    # PF of the total: net real power over the sum of apparent powers
+    assert total.pf == pytest.approx(230.0 / ((460.0 + 230.0) / 0.9))
+
+
+def test_flags_reach_the_readings():
+    view = data.View.from_config(config())
+    _, _, main, _ = data.readings(view, batch(1000, flags=1))
+    assert main.flags == ("clipped",)
+
+
+# --- against a real power.db -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    path = simulated_db(
+        tmp_path_factory.mktemp("history") / "power.db", hours=3, end_ms=ms(2026, 7, 15, 12)
+    )
+    with Database(path, read_only=True) as db:
+        yield db
+
+
+def test_history_columns_give_each_channel_a_band_in_local_time(db):
+    view = data.View.from_config(config())
+    end = ms(2026, 7, 15, 12)
+    cols = data.history_columns(db, view, end - 3_600_000, end, PARIS, points=100)
+    main = cols["main"]
+    assert set(cols) == {"main", "solar"}
+    assert 100 <= len(main["x"]) <= 1000
+    assert main["x"][0] >= end - 3_600_000 + 7_200_000 - 60_000  # local, CEST
+    assert all(
+        lo <= m <= hi for lo, m, hi in zip(main["min"], main["mean"], main["max"], strict=True)
+    )
+    assert max(cols["solar"]["mean"]) <= 0  # panels only export
+
+
+def test_history_resolution_follows_the_range(db):
+    view = data.View.from_config(config())
+    end = ms(2026, 7, 15, 12)
+    hour = data.history_columns(db, view, end - 3_600_000, end, PARIS, points=100)["main"]
+    three = data.history_columns(db, view, end - 3 * 3_600_000, end, PARIS, points=100)["main"]
+    step = lambda cols: (cols["x"][-1] - cols["x"][0]) / (len(cols["x"]) - 1)  # noqa: E731
+    assert step(three) > step(hour)
+
+
+def test_a_gap_in_the_data_breaks_the_line(tmp_path):
+    end = ms(2026, 7, 15, 12)
+    path = simulated_db(tmp_path / "gap.db", hours=0.5, end_ms=end - 5_400_000)
+    simulated_db(path, hours=0.5, end_ms=end)  # the hour between is a gap: the daemon was off
+    view = data.View.from_config(config())
+    with Database(path, read_only=True) as db:
+        cols = data.history_columns(db, view, end - 7_200_000, end, PARIS, points=100)["main"]
+    breaks = [k for k, m in enumerate(cols["mean"]) if math.isnan(m)]
+    assert len(breaks) == 1
+    k = breaks[0]
+    assert cols["x"][k - 1] < cols["x"][k] < cols["x"][k + 1]
+    assert cols["x"][k + 1] - cols["x"][k - 1] >= 3_600_000
+
+
+def test_daily_columns_total_the_grid_and_price_it(db):
+    view = data.View.from_config(config())
+    daily = data.daily_columns(db, view, ms(2026, 7, 15, 12), PARIS, days=30)
+    assert daily["day"] == ["2026-07-15"]
+    imported, exported = daily["import_kwh"][0], -daily["export_kwh"][0]
+    assert imported > 0 and exported >= 0
+    assert daily["cost"][0] == pytest.approx(imported * 0.25 - exported * 0.1)
