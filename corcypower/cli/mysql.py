@@ -94,8 +94,8 @@ def status(config_path, ping):
         click.echo(
             f"refused: {len(rejected)} rows, set aside (`corcypower mysql resend` retries them):"
         )
-        for r in rejected[:10]:
-            click.echo(f"  {r['tbl']} {r['name']} {local(r['ts'])}: {r['error']}")
+        for table, ts, name, error, _ in rejected[:10]:
+            click.echo(f"  {table} {name} {local(ts)}: {error}")
     if ping:
         central = _central(s)
         try:
@@ -121,6 +121,10 @@ def export_now(config_path):
     exporter = Exporter(s, config.db_path)
     try:
         sent = exporter.run_once()
+    except CorcyPowerError as exc:
+        if exporter.outbox is not None:  # `mysql status` shows it, as it shows the daemon's
+            exporter.outbox.mark_failed(str(exc), exporter.clock.wall_ms())
+        raise
     finally:
         exporter.central.close()
     click.echo(f"sent {sent} rows to {s.host}:{s.port}/{s.database} as point {s.point!r}")

@@ -171,7 +171,8 @@ class Outbox:
         ).fetchone()
         return count, first
 
-    def rejected(self) -> list[sqlite3.Row]:
+    def rejected(self) -> list[tuple]:
+        """(table, minute ts, channel or point, error, when) of the rows set aside."""
         cur = self.conn.execute(
             "SELECT tbl, ts, name, error, at_ms FROM mysql_rejected WHERE target = ? ORDER BY ts, tbl, name",
             (self.target,),

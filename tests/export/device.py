@@ -53,6 +53,44 @@ class Device:
         with Database(self.db_path) as db:
             self.ids = register_channels(db, self.config.channels, "emulated", START_MS)
 
+    def config_file(self, host, port, database, password=PASSWORD, mode=0o600) -> Path:
+        """A config.toml for the CLI and `corcypower run`, the password in a file beside it."""
+        pw = self.db_path.parent / "mysql-password"
+        pw.write_text(password + "\n")
+        pw.chmod(0o600)
+        channels = "".join(
+            "[[channels]]\n" + "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in c.items())
+            for c in CHANNELS
+        )
+        path = self.db_path.parent / "config.toml"
+        path.write_text(
+            f"""[adc]
+chip = "emulated"
+
+[store]
+path = "{self.db_path}"
+commit_seconds = 0.5
+
+[api]
+port = 0
+
+[export.mysql]
+host = "{host}"
+port = {port}
+database = "{database}"
+user = "{USER}"
+password_file = "mysql-password"
+point = "garage"
+interval_seconds = 1
+connect_timeout_seconds = 1
+read_timeout_seconds = 1
+write_timeout_seconds = 1
+
+{channels}"""
+        )
+        path.chmod(mode)
+        return path
+
     @property
     def settings(self):
         return from_config(self.config)
