@@ -4,31 +4,25 @@ Definitions are IEEE 1459-2010's for a single-phase circuit, over whole mains cy
 
     Vrms = sqrt(mean(v²))   Irms = sqrt(mean(i²))   P = mean(v·i)   S = Vrms·Irms   PF = P / S
 
-with v and i the scaled signals after removing their DC offset (the bias of the ADC input).
-Harmonics need no special case: v and i are the whole waveforms, so P = Σ V_h·I_h·cos θ_h.
+with v and i the scaled signals less their DC offset (the input's bias), whole waveforms,
+so harmonics count with no special case (P = Σ V_h·I_h·cos θ_h). "mean" is the time average
+between the first and the last rising zero crossing of the voltage in the batch: a batch of
+24.9 cycles is not biased by its part-cycle. It is the exact integral of the straight lines
+through the samples, which need not be evenly spaced. A step over three sample periods is a
+gap, not bridged: the part-cycles beside it are dropped or completed (`cycle_weights`), so a
+hole of a few ms, or two chips taking turns on the bus, leaves whole cycles.
 
-"mean" is the time average over the window between the first and the last rising zero
-crossing of the voltage that fit in the batch, so non-integer cycles in a batch do not bias
-it. Samples need not be evenly spaced: the average is the exact integral of the straight
-lines through the samples, with fractional window edges. A step longer than three sample
-periods is a gap: it is not bridged; the samples beside it stand for half a step each, and
-the phases of the cycle the gap hid are made up from the same phases of the other cycles
-(see `cycle_weights`), so a hole of a few ms, or two chips taking turns, does not bias a
-steady signal.
+The current is converted after its voltage (one channel at a time), so the voltage is
+interpolated onto each current sample's time, moved on by `phase_deg` (the CT's lead). P > 0
+is drawn from the grid, P < 0 exported (or `invert`); PF carries P's sign. S uses the same
+interpolated voltage over the same window as P, so |PF| <= 1.
 
-The current is sampled after its voltage (the multiplexer converts one channel at a time),
-so the voltage is interpolated onto each current sample's own time; `phase_deg` (the CT's
-lead) moves that time further. P > 0 is power drawn from the grid, P < 0 exported (with
-the CT clamped as documented, or `invert`). PF carries P's sign. S uses the same
-interpolated voltage over the same window as P, so |PF| <= 1 always holds.
-
-A current channel with a fixed voltage (`voltage = 237.0`, the original CorcyPower's way)
-has no waveform to multiply with: S = V·Irms is reported as P too, and PF is None. One whose
-voltage channel is dead (the AC adapter unplugged: no cycles, and no more than noise) reports
-Irms only, flagged no-cycles: its power is unknown, not zero.
-
-The diagnostics of the original CorcyPower are kept as they were: n, mean, min, max of the
-counts, and `rms` = their standard deviation (population), over the whole batch.
+A fixed voltage (`voltage = 237.0`, the original CorcyPower's way) has no waveform to
+multiply with: S = V·Irms (Irms over the current's own whole cycles, else nominal ones) is
+reported as P too, and PF is None. A current whose voltage
+channel is dead (the AC adapter unplugged) reports Irms only, flagged no-cycles: its power
+is unknown, not zero. The original's diagnostics stay as they were: n, mean, min, max of the
+counts and `rms`, their standard deviation, over the whole batch.
 """
 
 from __future__ import annotations
@@ -299,7 +293,7 @@ def interpolate(t: np.ndarray, x: np.ndarray, tq: np.ndarray, step: float):
     nodes = lo[:, None] + np.arange(NODES)
     tn, xn, q = t[nodes], x[nodes], tq[valid]
     acc = np.zeros(len(q))
-    for m in range(NODES):
+    for m in range(NODES):  # Σ_m x_m · Π_{j≠m} (q − t_j) / (t_m − t_j)
         basis = np.ones(len(q))
         for j in range(NODES):
             if j != m:
@@ -345,8 +339,7 @@ def _rms_about_mean(w: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _voltage(channel: Channel, s: Samples, stats: ChannelStats, mains_hz: float) -> _Wave:
-    x = _scaled(channel, s)
-    step = _step(s.t)
+    x, step = _scaled(channel, s), _step(s.t)
     crossings, frequency = _cycles(s.t, x, channel.scale, step, mains_hz)
     if frequency is None:
         stats.flags |= FLAG_NO_CYCLES
@@ -356,17 +349,9 @@ def _voltage(channel: Channel, s: Samples, stats: ChannelStats, mains_hz: float)
     return _Wave(s.t, v, crossings, frequency, step, dead)
 
 
-def _current(
-    channel: Channel,
-    s: Samples,
-    stats: ChannelStats,
-    wave: _Wave | None,
-    volts: float | None,
-    mains_hz: float,
-) -> None:
-    x = _scaled(channel, s)
-    t = s.t
-    step = _step(t)
+def _current(channel: Channel, s: Samples, stats: ChannelStats, wave, volts, mains_hz) -> None:
+    """Irms, and with a voltage waveform P, S and PF; `volts`: a fixed voltage, or None."""
+    x, t, step = _scaled(channel, s), s.t, _step(s.t)
     if volts is not None:  # fixed volts: no waveform to multiply with, so S is all we know
         # whole cycles of the current itself where it shows them, else of the nominal frequency
         crossings, frequency = _cycles(t, x, channel.scale, step, mains_hz)
@@ -389,10 +374,8 @@ def _current(
     i, stats.irms = _rms_about_mean(w, x)
     if not valid.any():  # too few voltage samples to pair with
         return
-    real = weighted_mean(w, v_at * i)
-    apparent = float(np.sqrt(weighted_mean(w, v_at * v_at))) * stats.irms
-    stats.real_power_w = real
-    stats.apparent_power_va = apparent
+    real = stats.real_power_w = weighted_mean(w, v_at * i)
+    apparent = stats.apparent_power_va = float(np.sqrt(weighted_mean(w, v_at * v_at))) * stats.irms
     stats.power_factor = real / apparent if apparent > 0 else None
 
 

@@ -18,12 +18,14 @@ from corcypower.acquisition import Acquisition
 from corcypower.adc.emulated import EmulatedChip, EmulatedSpiDevice
 from corcypower.adc.mcp3xxx import MODELS
 from corcypower.adc.spi import SpiTransport
-from corcypower.analysis import Samples
+from corcypower.analysis import ChannelStats, Samples, analyze
 from corcypower.clock import FakeClock
 from corcypower.settings import Channel
 
 T0 = 1000.0  # seconds: monotonic times are large, as on a Pi that has been up a while
 VREF = 3.3
+MCP3008, MCP3208 = 1023, 4095  # the largest count of each chip
+EXACT, UNQUANTISED = 1e-9, 1e-5  # relative tolerances: why, in tests/test_analysis.py
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,27 @@ def real_power(v: Wave, i: Wave) -> float:
 
 def apparent_power(v: Wave, i: Wave) -> float:
     return v.total_rms * i.total_rms
+
+
+def rel(got: float, want: float) -> float:
+    return abs(got - want) / abs(want)
+
+
+def by_name(
+    inputs: list[Input], samples: dict[str, Samples], mains_hz=50.0, max_count=MCP3208
+) -> dict[str, ChannelStats]:
+    """The analysis of one batch of the inputs' samples, by channel name."""
+    stats = analyze([x.channel for x in inputs], samples, max_count, mains_hz)
+    return {s.name: s for s in stats}
+
+
+def assert_power(r: ChannelStats, v: Wave, i: Wave, tol: float) -> None:
+    """Irms, P, S, PF of a current channel against IEEE 1459; tol relative to S."""
+    s = apparent_power(v, i)
+    assert rel(r.irms, i.total_rms) <= tol
+    assert abs(r.real_power_w - real_power(v, i)) <= tol * s
+    assert abs(r.apparent_power_va - s) <= tol * s
+    assert abs(r.power_factor - real_power(v, i) / s) <= 2 * tol  # P/S: both errors add
 
 
 def adc_counts(x: np.ndarray, scale: float, bias: float, bits: int | None) -> np.ndarray:
