@@ -125,6 +125,15 @@ def _check_signal(channel: Channel, stats: list[ChannelStats]) -> None:
         )
 
 
+def _check_voltage(channel: Channel, stats: list[ChannelStats]) -> None:
+    """Power needs a live voltage: the analysis leaves it None when the voltage is dead."""
+    if any(s.real_power_w is None for s in stats):
+        raise CalibrationError(
+            f"{channel.name}: its voltage channel {channel.voltage} shows no mains cycles, so "
+            "there is no power to calibrate against: plug in the AC adapter"
+        )
+
+
 def propose_scale(
     channel: Channel, stats: list[ChannelStats], reference: float, unit: str
 ) -> tuple[Proposal, list[str]]:
@@ -138,6 +147,8 @@ def propose_scale(
     if not reference > 0:
         raise CalibrationError(f"--reference {reference:g}: expected a reading > 0")
     _check_signal(channel, stats)
+    if unit == "W":
+        _check_voltage(channel, stats)
     values = np.array([getattr(s, QUANTITY[unit]) for s in stats], dtype=float)
     measured = float(values.mean())
     notes = []
@@ -173,6 +184,7 @@ def estimate_phase(config: Config, channel: Channel, batches: list[RawBatch]) ->
         )
     now = stats_of(config, channel, batches)
     _check_signal(channel, now)
+    _check_voltage(channel, now)
     p0 = sum(s.real_power_w for s in stats_of(config, channel, batches, phase_deg=0.0))
     p90 = sum(s.real_power_w for s in stats_of(config, channel, batches, phase_deg=90.0))
     alpha = math.degrees(math.atan2(p90, p0))

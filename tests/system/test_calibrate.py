@@ -122,6 +122,18 @@ def test_phase_needs_a_voltage_channel():
         cal.estimate_phase(cfg, cfg.channel("mains_v"), batches)
 
 
+def test_power_needs_a_live_voltage():
+    # the AC adapter unplugged: the analysis leaves power unknown, so W and phase are refused
+    cfg, batches = measure(config(i_scale=I_TRUE), None, Wave(5.0, 50.0))
+    main = cfg.channel("main")
+    stats = cal.stats_of(cfg, main, batches)
+    with pytest.raises(cal.CalibrationError, match="mains_v shows no mains cycles.*AC adapter"):
+        cal.estimate_phase(cfg, main, batches)
+    with pytest.raises(cal.CalibrationError, match="AC adapter"):
+        cal.propose_scale(main, stats, 1150.0, "W")
+    assert cal.propose_scale(main, stats, 5.0, "A")[0].new == pytest.approx(I_TRUE, rel=1e-3)
+
+
 def test_a_clipping_or_silent_channel_is_refused():
     cfg, batches = measure(config(), MAINS, Wave(60.0, 50.0))  # ±85 A peak: past the rails
     main = cfg.channel("main")
