@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,27 +17,9 @@ from corcypower.clock import FakeClock
 from corcypower.daemon import Daemon
 from corcypower.doctor import Result, check_clock, check_mysql, diagnose, report
 from corcypower.probe import Probe, describe_greeting
+from tests.conftest import CHANNELS
+from tests.export.mariadb import free_port
 from tests.helpers import skip_unless
-
-CHANNELS = """
-[[channels]]
-name = "mains_v"
-adc_channel = 1
-kind = "voltage"
-scale = 0.25
-
-[[channels]]
-name = "main"
-adc_channel = 0
-kind = "current"
-scale = 0.02
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
