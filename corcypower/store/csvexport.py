@@ -48,7 +48,7 @@ ROLLUP_SQL = """SELECT ts, channel_id, mean, min, max, rms, import_wh, export_wh
 def _cell(value) -> str:
     if value is None:
         return ""
-    return repr(round(value, 6)) if isinstance(value, float) else str(value)
+    return repr(value) if isinstance(value, float) else str(value)  # full precision
 
 
 def export_csv(

@@ -233,8 +233,9 @@ class Importer:
         )
 
     def store(self, rows: list[tuple]) -> int:
+        batches = self.batches(rows)  # may register channels, in their own transaction
         with self.db.atomic() as conn:
-            return write_rows(conn, self.batches(rows), self.now_ms, self.retention)
+            return write_rows(conn, batches, self.now_ms, self.retention)
 
 
 def detect(path: Path) -> str:

@@ -106,11 +106,13 @@ def rebuild(conn: sqlite3.Connection, chunk_ms: int = 6 * 3_600_000) -> int:
     ).fetchone()[0]
     since = {}
     for level in rollups.LEVELS:
-        # the bucket holding the first raw row keeps its stored value, if it has one: part of
-        # its raw rows may be gone; an empty one (an upgraded database) is filled
+        # the bucket holding the first raw row keeps its stored value if data older than that
+        # row was stored in it (its raw rows are gone); otherwise it is rebuilt too
         partial = start // level.width_ms * level.width_ms
-        kept = conn.execute(f"SELECT 1 FROM {level.table} WHERE ts = ?", (partial,)).fetchone()
-        since[level.table] = partial + level.width_ms if kept else partial
+        older = conn.execute(
+            "SELECT 1 FROM span WHERE start_ms < ? AND end_ms > ? LIMIT 1", (start, partial)
+        ).fetchone()
+        since[level.table] = partial + level.width_ms if older else partial
         conn.execute(f"DELETE FROM {level.table} WHERE ts >= ?", (since[level.table],))
     spans.truncate(conn, start)
     last = conn.execute("SELECT max(ts) FROM batch").fetchone()[0]

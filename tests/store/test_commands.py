@@ -1,0 +1,107 @@
+"""The history commands (corcypower/cli/history.py): simulate, export, import, rebuild."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from corcypower.cli import cli
+from corcypower.cli.history import parse_time
+from corcypower.errors import CorcyPowerError
+from corcypower.store.database import Database
+from tests.store.test_importer import good_rows, original_db
+
+NOW = 1_767_225_600_000
+
+
+def run(*args):
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    assert "Traceback" not in result.output
+    return result
+
+
+@pytest.fixture
+def simulated(emulated_config, tmp_path):
+    config = emulated_config()
+    result = run("simulate", "--config", config, "--days", 0.05)
+    assert result.exit_code == 0, result.output
+    return config, tmp_path / "power.db", result
+
+
+def test_simulate_fills_the_configured_database(simulated):
+    _, path, result = simulated
+    assert f"{path}: 17280 batch rows of 2 channels simulated" in result.output
+    with Database(path, read_only=True) as db:
+        assert db.query("SELECT count(*) FROM span")[0][0] == 2
+
+
+def test_export_to_stdout_and_to_a_file(simulated, tmp_path):
+    config, _, _ = simulated
+    result = run(
+        "export", "--config", config, "--start", "-1h", "--channels", "main", "--resolution", "1m"
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) in (60, 61) and {r["channel"] for r in rows} == {"main"}
+    out = tmp_path / "h.csv"
+    result = run("export", "--config", config, "--start", "-2h", "--points", 10, "--out", out)
+    assert result.exit_code == 0 and "rows at level 1m" in result.output  # 15m gives 5
+    assert out.read_text().startswith("ts,time,channel,level,unit,mean,min,max")
+
+
+def test_export_errors_name_the_option(simulated):
+    config, _, _ = simulated
+    bad = run("export", "--config", config, "--start", "last tuesday")
+    assert bad.exit_code != 0 and "--start 'last tuesday': expected 'now'" in bad.output
+    bad = run("export", "--config", config, "--start", "now", "--end", "-1h")
+    assert bad.exit_code != 0 and "is not after --start" in bad.output
+    bad = run("export", "--config", config, "--channels", "main,attic")
+    assert bad.exit_code != 0 and "no channel named attic" in bad.output
+
+
+def test_import_twice_and_rebuild(tmp_path, emulated_config):
+    config = emulated_config()
+    old = tmp_path / "old.db"
+    rows = good_rows(time.time() - 3600, 1200) + [(None, 0, 1.0, 511.0, 500.0, 520.0)]
+    original_db(old, rows)
+    result = run("import", "--config", config, old, "--channel", "0=grid", "--scale", 0.1)
+    assert result.exit_code == 0, result.output
+    assert f"{old} rowid 1201: time = None: expected a number; skipped" in result.output
+    assert (
+        f"{old}: 1201 rows read, 1200 stored, 0 already stored, 1 bad rows skipped" in result.output
+    )
+    again = run("import", "--config", config, old, "--channel", "0=grid", "--scale", 0.1)
+    assert "0 stored, 1200 already stored" in again.output
+    db_path = tmp_path / "power.db"
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE rollup_1d SET import_wh = 0")  # damage, repaired below
+    result = run("rebuild", "--config", config)
+    assert result.exit_code == 0 and "rollups rebuilt from" in result.output
+    with Database(db_path, read_only=True) as db:
+        energy = db.query("SELECT sum(import_wh) FROM rollup_1d")[0][0]
+    raw_wh = 1200 * 0.5 * 10 * 0.1 * 237 / 3600
+    assert energy == pytest.approx(raw_wh)
+
+
+def test_import_errors(tmp_path, emulated_config):
+    config = emulated_config()
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    bad = run("import", "--config", config, text)
+    assert bad.exit_code != 0 and "neither a sqlite database nor a mongoexport" in bad.output
+    bad = run("import", "--config", config, text, "--channel", "nine=x")
+    assert bad.exit_code != 0 and "--channel 'nine=x': expected N=NAME" in bad.output
+
+
+def test_parse_time():
+    assert parse_time("now", "--end", NOW) == NOW
+    assert parse_time("-90m", "--start", NOW) == NOW - 90 * 60_000
+    assert parse_time("-1.5d", "--start", NOW) == NOW - 129_600_000
+    assert parse_time("2026-01-01T00:00:00+00:00", "--start", NOW) == NOW
+    with pytest.raises(CorcyPowerError, match="--start 'soon'"):
+        parse_time("soon", "--start", NOW)
