@@ -22,6 +22,7 @@ from corcypower.settings import Config
 from corcypower.store.database import Database
 from corcypower.store.retention import Retention
 from corcypower.store.writer import Writer, last_ts, register_channels
+from corcypower.systemd import Notifier, Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,34 @@ class MinuteSummary:
         text = f"last minute: {', '.join(parts)}; {self.batches} batches, {self.late} late"
         return text + (f"; check {'; '.join(warnings)}" if warnings else "")
 
+    def warnings(self) -> list[str]:
+        """One journal warning per flagged channel, saying what to check."""
+        from corcypower.analysis import FLAG_NAMES
+
+        out = []
+        for name, flags in self.flags.items():
+            kind = self.config.channel(name).kind
+            for bit, flag in FLAG_NAMES.items():
+                advice = ADVICE.get(f"{flag} {kind}") or ADVICE.get(flag)
+                if flags & bit and advice:
+                    out.append(f"{name} ({kind}) {flag}: {advice}")
+        return out
+
+
+# What to check when a channel is flagged ("flag" or "flag kind"), for the journal. A flat
+# current channel gets no warning: a CT on a circuit drawing nothing (solar at night) is flat.
+ADVICE = {
+    "clipped current": "the CT's signal is larger than the ADC's range: use a smaller burden "
+    "resistor (or a CT rated for more amps), then run `corcypower calibrate`",
+    "clipped voltage": "the AC adapter's signal is larger than the ADC's range: raise the "
+    "divider's top resistor, then run `corcypower calibrate`",
+    "flat voltage": "no mains waveform: check the AC-AC adapter is plugged in and wired to this input",
+    "no-cycles voltage": "no mains cycles found: check the AC-AC adapter (an AC one, not DC) "
+    "and its divider",
+    "late": "sampling fell behind: the Pi is overloaded or the SD card is slow (check `top`)",
+    "nominal-voltage": "using the nominal mains voltage: the voltage source is not measuring",
+}
+
 
 class Daemon:
     """Samples, analyses and stores until told to stop."""
@@ -85,6 +114,7 @@ class Daemon:
         self.db: Database | None = None
         self.writer: Writer | None = None
         self._clock_behind = False
+        self.notifier = Notifier.from_env()  # systemd Type=notify; a no-op elsewhere
 
     def open_store(self) -> None:
         self.db = Database(self.config.db_path)
@@ -164,6 +194,8 @@ class Daemon:
             self.config["store.commit_seconds"],
         )
         minute_start = self.clock.monotonic()
+        watchdog = Watchdog(self.notifier, self.clock.monotonic)
+        announced = False
         try:
             while not stop.is_set():
                 if self.acquisition.crashed is not None:
@@ -174,16 +206,27 @@ class Daemon:
                     raw = None
                 if raw is not None:
                     self.process(raw)
-                    if ready is not None and self.batches == 1:
-                        ready()
+                    # ready means stored: the first batch is committed at once, not in a minute
+                    if not announced and self.writer.flush():
+                        announced = True
+                        self.notifier.ready(f"sampling {len(self.config.channels)} channels")
+                        if ready is not None:
+                            ready()
+                # progress, not just a spinning loop: a hung SPI read stops the pings
+                watchdog.tick((self.batches, self.acquisition.spi_errors))
                 if self.writer.due():
                     self.writer.flush()
                 now = self.clock.monotonic()
                 if now - minute_start >= 60:
-                    log.info(self.summary.line(now - minute_start))
+                    line = self.summary.line(now - minute_start)
+                    log.info(line)
+                    for warning in self.summary.warnings():
+                        log.warning(warning)
+                    self.notifier.status(line)  # shown by `systemctl status mcpd`
                     self.summary.reset()
                     minute_start = now
         finally:
+            self.notifier.stopping()
             acq_stop.set()
             thread.join(timeout=1.5)
             while True:  # what was read before the stop is stored too

@@ -3,10 +3,13 @@
 One click group (common.py); each module adds the commands of one part.
 """
 
-from corcypower.cli import acquire  # noqa: F401  (registers its commands)
-from corcypower.cli import dashboard  # noqa: F401
-from corcypower.cli import history  # noqa: F401
-from corcypower.cli import mysql  # noqa: F401
+from corcypower.cli import (
+    acquire,  # noqa: F401  (registers its commands)
+    dashboard,  # noqa: F401
+    history,  # noqa: F401
+    mysql,  # noqa: F401
+    system,  # noqa: F401
+)
 from corcypower.cli.common import cli
 
 
