@@ -170,7 +170,7 @@ program() {
     fi
     hash="$(source_hash)"
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$hash" ] || [ ! -x "$venv/bin/corcypower" ]; then
-        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$SRC[$EXTRAS]"
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${SRC}[${EXTRAS}]"
         echo "$hash" >"$stamp"
         changed "corcypower from $SRC into $VENV"
     fi
@@ -184,7 +184,7 @@ program() {
 
 # The example, with this Pi's names as the dashboard's allowed origins.
 render_example() {
-    local origins name addr
+    local origins addr
     origins="\"$(hostname).local:$DASHBOARD_PORT\""
     for addr in $(hostname -I 2>/dev/null || true); do
         case "$addr" in *:*) ;; *) origins="$origins, \"$addr:$DASHBOARD_PORT\"" ;; esac
@@ -219,7 +219,7 @@ udev_rule() {
     tmp="$(mktemp)"
     echo 'SUBSYSTEM=="spidev", GROUP="spi", MODE="0660"' >"$tmp"
     if install_file "$tmp" "$(r $UDEV_RULE)" 0644 0 0 && on_host && command -v udevadm >/dev/null; then
-        udevadm control --reload && udevadm trigger --subsystem-match=spidev || true
+        { udevadm control --reload && udevadm trigger --subsystem-match=spidev; } || true
     fi
     rm -f "$tmp"
 }

@@ -251,3 +251,10 @@ def test_the_readme_ends_with_installing_on_a_pi():
         "corcypower calibrate",
     ):
         assert needed in last, needed
+
+
+def test_shellcheck_finds_nothing():
+    tool = shutil.which("shellcheck")
+    skip_unless(tool is not None, "shellcheck is not installed (apt-get install shellcheck)")
+    done = subprocess.run([tool, str(REPO / "install.sh")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
