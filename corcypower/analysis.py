@@ -221,23 +221,29 @@ def rising_crossings(
     return t[k] + frac * (t[k + 1] - t[k])
 
 
-def mains_frequency(crossings: np.ndarray, nominal_hz: float) -> float | None:
-    """Cycles over the time they span, counting the cycles that gaps hid between crossings.
+def mains_cycles(crossings: np.ndarray, nominal_hz: float) -> tuple[np.ndarray, float | None]:
+    """The crossings that are mains cycles, and their frequency: cycles over the time spanned.
 
     Two crossings are a whole number of periods apart: one period normally, more across a
     gap or between two turns of a chip. That number comes from the typical one-period
-    spacing (or the nominal period, when no two crossings are adjacent). None when the
-    crossings are not mains cycles (a spacing far from a whole number of periods).
+    spacing (or the nominal period, when no two crossings are adjacent). A crossing that is
+    a whole number of periods from neither neighbour is a glitch (a bad sample swinging past
+    the hysteresis) and is dropped. None when what is left is not mains cycles.
     """
     if len(crossings) < 2:
-        return None
+        return crossings, None
     d = np.diff(crossings)
     adjacent = d[d < 1.5 / nominal_hz]
     period = float(np.median(adjacent)) if len(adjacent) else 1.0 / nominal_hz
+    whole = (np.rint(d / period) >= 1) & (np.abs(d / period - np.rint(d / period)) <= 0.2)
+    crossings = crossings[np.append(whole, False) | np.insert(whole, 0, False)]
+    d = np.diff(crossings)
     cycles = np.rint(d / period)
-    if np.any(cycles < 1) or np.any(np.abs(d / period - cycles) > 0.2):
-        return None
-    return float(cycles.sum() / (crossings[-1] - crossings[0]))
+    if len(d) == 0 or np.any(cycles < 1) or np.any(np.abs(d / period - cycles) > 0.2):
+        return crossings, None
+    frequency = float(cycles.sum() / (crossings[-1] - crossings[0]))
+    # 50 Hz mains configured as 60 (or the reverse) still counts; a harmonic does not
+    return crossings, frequency if 0.7 < frequency / nominal_hz < 1.4 else None
 
 
 def _cycles(t: np.ndarray, x: np.ndarray, scale: float, step: float, nominal_hz: float):
@@ -246,7 +252,7 @@ def _cycles(t: np.ndarray, x: np.ndarray, scale: float, step: float, nominal_hz:
     # a quarter of the peak, and never less than the noise: noise must not add crossings
     hysteresis = max(HYSTERESIS * np.sqrt(2) * rough.std(), NOISE_COUNTS * scale)
     crossings = rising_crossings(t, rough, hysteresis, GAP_FACTOR * step)
-    frequency = mains_frequency(crossings, nominal_hz)
+    crossings, frequency = mains_cycles(crossings, nominal_hz)
     return (crossings, frequency) if frequency is not None else (np.empty(0), None)
 
 

@@ -17,7 +17,7 @@ from corcypower.analysis import (
     analyze,
     cycle_weights,
     interpolate,
-    mains_frequency,
+    mains_cycles,
     rising_crossings,
 )
 from tests.analysis_signals import (
@@ -317,10 +317,26 @@ def test_interpolation_is_not_valid_across_a_gap_or_with_too_few_samples():
     assert not interpolate(t[:5], x[:5], tq, 1 / 2000)[1].any()
 
 
-def test_mains_frequency_counts_cycles_hidden_by_gaps():
-    crossings = T0 + np.array([0, 1, 2, 5, 6, 9]) / 50.0  # cycles 3-4 and 7-8 hidden
-    assert mains_frequency(crossings, 50) == pytest.approx(50.0, rel=1e-12)
-    turns_only = T0 + np.array([0, 2, 4, 6, 8]) / 49.9  # every other cycle: chips in turns
-    assert mains_frequency(turns_only, 50) == pytest.approx(49.9, rel=1e-12)
-    assert mains_frequency(T0 + np.array([0.0, 0.02, 0.027]), 50) is None  # not mains
-    assert mains_frequency(np.array([T0]), 50) is None
+def test_mains_frequency_counts_cycles_hidden_by_gaps_and_drops_glitches():
+    def frequency(cycles, nominal=50):
+        return mains_cycles(T0 + np.array(cycles) / 49.9, nominal)[1]
+
+    assert frequency([0, 1, 2, 5, 6, 9]) == pytest.approx(49.9, rel=1e-12)  # 3-4, 7-8 hidden
+    assert frequency([0, 2, 4, 6, 8]) == pytest.approx(49.9, rel=1e-12)  # chips in turns
+    assert frequency([0, 1, 2, 2.7, 3, 4]) == pytest.approx(49.9, rel=1e-12)  # a glitch
+    assert mains_cycles(T0 + np.array([0, 1, 2, 2.7, 3]) / 49.9, 50)[0].size == 4
+    assert frequency([0.0, 1.0, 1.35]) is None  # not mains
+    assert frequency([0.0, 0.4, 0.8, 1.2]) is None
+    assert frequency([0.0]) is None
+
+
+def test_a_glitch_in_one_sample_does_not_lose_the_cycles():
+    # A bad read (the MSB flipped: +2048 counts) in the negative half-wave swings past the
+    # hysteresis and looks like a rising crossing; the frequency is still found.
+    v, i, inputs = pair(hz=49.8)
+    samples = scan(inputs, bits=12)
+    counts = samples["v"].counts.copy()
+    k = int(np.argmin(counts[300:340])) + 300  # a trough
+    counts[k] += 2048
+    r = by_name(inputs, {"v": Samples(samples["v"].t, counts), "i": samples["i"]})
+    assert rel(r["v"].frequency_hz, 49.8) <= 1e-5 and not r["v"].flags & FLAG_NO_CYCLES
