@@ -58,13 +58,17 @@ def run(inputs: list[Input], max_count: int = MCP3208, mains_hz: float = 50.0, *
     return by_name(inputs, scan(inputs, **scan_kw), mains_hz, max_count)
 
 
-def mean_of_samples(w: Wave, offset: float, n: int = 1000, rate: float = 2000.0) -> float:
-    """The mean of a pure sine's n samples at T0 + (k + offset) / rate, in closed form:
-    Σ sin(a + k·d) = sin(n·d/2) / sin(d/2) · sin(a + (n − 1)·d/2)."""
+def sample_moments(w: Wave, offset: float, n: int = 1000, rate: float = 2000.0):
+    """Mean and standard deviation of a pure sine's n samples at T0 + (k + offset) / rate,
+    in closed form: Σ sin(a + k·d) = sin(n·d/2) / sin(d/2) · sin(a + (n − 1)·d/2), and
+    sin² = (1 − cos 2θ) / 2 with Σ cos(2a + 2k·d) = sin(n·d) / sin(d) · cos(2a + (n − 1)·d)."""
     d = 2 * np.pi * w.hz / rate
     a = 2 * np.pi * w.hz * (T0 + offset / rate) + np.radians(w.phase_deg)
-    total = np.sin(n * d / 2) / np.sin(d / 2) * np.sin(a + (n - 1) * d / 2)
-    return float(np.sqrt(2) * w.rms * total / n)
+    peak = np.sqrt(2) * w.rms
+    mean = peak * np.sin(n * d / 2) / np.sin(d / 2) * np.sin(a + (n - 1) * d / 2) / n
+    cos2 = np.sin(n * d) / np.sin(d) * np.cos(2 * a + (n - 1) * d) / n
+    mean_square = peak**2 * (1 - cos2) / 2
+    return float(mean), float(np.sqrt(mean_square - mean**2))
 
 
 # --- the diagnostics of the original CorcyPower -----------------------------------------
@@ -282,10 +286,16 @@ def test_the_bias_is_removed_per_batch_wherever_it_sits(bits, biases):
         Input(current(scale=scale_i), i, biases[1]),
     ]
     exact = run(inputs, bits=None)
-    # 24.9 cycles: the samples' mean is the bias plus the part-cycle's, in closed form (the
-    # current is sampled half a step, one frame, after the voltage)
-    assert rel(exact["v"].mean, biases[0] + mean_of_samples(v, 0.0) / scale_v) <= EXACT
-    assert rel(exact["i"].mean, biases[1] + mean_of_samples(i, 0.5) / scale_i) <= EXACT
+    # 24.9 cycles: the samples' mean is the bias plus the part-cycle's, and their standard
+    # deviation not quite A/√2, both in closed form (the current is sampled half a step, one
+    # frame, after the voltage)
+    for name, wave, offset, scale, bias in (
+        ("v", v, 0.0, scale_v, biases[0]),
+        ("i", i, 0.5, scale_i, biases[1]),
+    ):
+        mean, std = sample_moments(wave, offset)
+        assert rel(exact[name].mean, bias + mean / scale) <= EXACT
+        assert rel(exact[name].rms, std / scale) <= EXACT  # rms: the counts' deviation
     assert rel(exact["v"].vrms, 230.0) <= UNQUANTISED
     assert_power(exact["i"], v, i, UNQUANTISED)
     quantised = run(inputs, MCP3208 if bits == 12 else MCP3008, bits=bits)
