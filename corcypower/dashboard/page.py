@@ -59,14 +59,17 @@ class Page:
 
     def _div(self, name: str, text: str = "", **kwargs) -> Div:
         css = InlineStyleSheet(css=cards.STYLE)
-        return Div(text=text, name=name, stylesheets=[css], sizing_mode="stretch_width", **kwargs)
+        # no side margins: a full-width Div with margins is wider than a phone's screen
+        kwargs = {"sizing_mode": "stretch_width", "margin": (4, 0, 4, 0)} | kwargs
+        return Div(text=text, name=name, stylesheets=[css], **kwargs)
 
     def _build(self) -> None:
         v = self.view
         host = socket.gethostname()
         self.banner = self._div("banner", visible=False)
         self.title = self._div("title", f"<h2 style='margin:4px 0'>CorcyPower · {host}</h2>")
-        self.numbers = self._div("numbers", cards.numbers_html([]))
+        # at least 300 px: on a phone the gauge wraps below the numbers instead of squeezing them
+        self.numbers = self._div("numbers", cards.numbers_html([]), min_width=300)
         self.status = self._div("status")
         self.health = self._div("health", cards.health_html(None, self.app.state_url))
         self.history_note = self._div("history_note")

@@ -51,3 +51,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def until(condition, seconds: float = 30.0, step: float = 0.05) -> bool:
+    """Wait for what another thread or process does: a bounded wait, not a timing assertion."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(step)
+    return True

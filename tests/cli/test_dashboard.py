@@ -1,0 +1,69 @@
+"""`corcypower dashboard` and `corcypower demo`: the URL printed, the page and API served, clear errors."""
+
+from __future__ import annotations
+
+import socket
+import urllib.request
+
+from click.testing import CliRunner
+
+from corcypower.cli import cli
+from tests.dashboard.helpers import until
+from tests.dashboard.processes import corcypower, write_config
+from tests.live.helpers import get
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_demo_runs_the_monitor_and_the_dashboard_and_prints_the_url(tmp_path):
+    config, api_port, dashboard_port = write_config(tmp_path)
+    demo = corcypower("demo", "--config", str(config), cwd=tmp_path)
+    try:
+        url = demo.wait_for(r"CorcyPower dashboard: (http://\S+)").group(1)
+        assert url == f"http://localhost:{dashboard_port}/"
+        with urllib.request.urlopen(url, timeout=30) as page:
+            assert "CorcyPower" in page.read().decode()
+        demo.wait_for("sampling 3 channels")
+        state = f"http://127.0.0.1:{api_port}/api/v1/state"
+        assert until(lambda: get(state)[0] == 200)  # the first batch, half a second in
+        assert [c["name"] for c in get(state)[1]["channels"]] == ["mains_v", "main", "solar"]
+    finally:
+        code = demo.stop()
+    assert code == 0, demo.output
+    assert "stopped after" in demo.output and (tmp_path / "power.db").exists()
+
+
+def test_demo_with_the_api_port_taken_says_so(tmp_path):
+    config, api_port, _ = write_config(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", api_port))
+        taken.listen()
+        result = invoke("demo", "--config", config)
+    assert result.exit_code == 1
+    assert f"Error: cannot serve the state API on 127.0.0.1:{api_port}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_dashboard_with_its_port_taken_says_so(tmp_path):
+    config, _, dashboard_port = write_config(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", dashboard_port))
+        taken.listen()
+        result = invoke("dashboard", "--config", config)
+    assert result.exit_code == 1
+    assert f"Error: cannot serve the dashboard on 127.0.0.1:{dashboard_port}" in result.output
+
+
+def test_a_bad_dashboard_setting_names_the_key(tmp_path):
+    config, _, _ = write_config(tmp_path)
+    config.write_text(
+        config.read_text().replace('grid_channels = ["main"]', 'grid_channels = ["nope"]')
+    )
+    result = invoke("dashboard", "--config", config)
+    assert result.exit_code == 1
+    assert (
+        '[dashboard] grid_channels: "nope" is not a current channel ("main", "solar")'
+        in result.output
+    )

@@ -1,0 +1,124 @@
+"""The monitor and the dashboard as users run them: real processes, their output watched."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from tests.dashboard.helpers import free_port
+
+EMULATED = """
+[adc]
+chip = "emulated"
+
+[emulator]
+chip = "mcp3208"
+
+[store]
+path = "{db}"
+commit_seconds = 2
+
+[api]
+port = {api_port}
+
+[dashboard]
+port = {dashboard_port}
+stale_seconds = {stale}
+grid_channels = ["main"]
+timezone = "{timezone}"
+
+[tariff]
+price_per_kwh = 0.25
+
+[[channels]]
+name = "mains_v"
+adc_channel = 1
+kind = "voltage"
+scale = 0.25
+
+[[channels]]
+name = "main"
+adc_channel = 0
+kind = "current"
+scale = 0.02
+voltage = "mains_v"
+
+[[channels]]
+name = "solar"
+adc_channel = 2
+kind = "current"
+scale = 0.01
+voltage = "mains_v"
+"""
+
+
+def write_config(
+    tmp_path: Path, stale: float = 3.0, timezone: str = "Europe/Paris"
+) -> tuple[Path, int, int]:
+    """An emulated-chip config with free ports; (path, api port, dashboard port)."""
+    api_port, dashboard_port = free_port(), free_port()
+    path = tmp_path / "config.toml"
+    text = EMULATED.format(
+        db=tmp_path / "power.db",
+        api_port=api_port,
+        dashboard_port=dashboard_port,
+        stale=stale,
+        timezone=timezone,
+    )
+    path.write_text(text)
+    return path, api_port, dashboard_port
+
+
+class Process:
+    """A command in the background; every line it prints is kept."""
+
+    def __init__(self, argv: list[str], cwd: Path | None = None, env: dict | None = None):
+        self.proc = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd, env=env
+        )
+        self.lines: list[str] = []
+        self.closed = False  # its output has ended (it exited)
+        self._new = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            with self._new:
+                self.lines.append(line)
+                self._new.notify_all()
+        with self._new:
+            self.closed = True
+            self._new.notify_all()
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, pattern: str, seconds: float = 60.0) -> re.Match:
+        """The first printed line matching `pattern`; fails if the process exits first."""
+        deadline = time.monotonic() + seconds
+        with self._new:
+            while True:
+                for line in self.lines:
+                    if m := re.search(pattern, line):
+                        return m
+                if self.closed:
+                    raise AssertionError(f"exited before printing {pattern!r}:\n{self.output}")
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"no {pattern!r} after {seconds} s:\n{self.output}")
+                self._new.wait(0.5)
+
+    def stop(self, sig: int = signal.SIGTERM, seconds: float = 20.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.proc.wait(seconds)
+
+
+def corcypower(*args: str, cwd: Path | None = None) -> Process:
+    """`corcypower ARGS`, as a user runs it."""
+    return Process([sys.executable, "-m", "corcypower", *args], cwd=cwd)
