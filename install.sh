@@ -86,6 +86,13 @@ in_group() { grep "^$1:" "$(r /etc/group)" | cut -d: -f4 | tr ',' '\n' | grep -q
 uid_of() { awk -F: -v u="$1" '$1 == u { print $3 }' "$(r /etc/passwd)"; }
 gid_of() { awk -F: -v g="$1" '$1 == g { print $3 }' "$(r /etc/group)"; }
 
+# Owners need root: a --root install by another user (an image build) leaves them as they are.
+MANAGE_OWNERS=1
+[ "$(id -u)" -eq 0 ] || MANAGE_OWNERS=0
+set_owner() { # owner path
+    [ "$MANAGE_OWNERS" = 0 ] || chown "$1" "$2"
+}
+
 # Make a directory with this mode and owner, saying so only when something changes.
 ensure_dir() { # path mode uid gid
     local path="$1" mode="$2" owner="$3:$4"
@@ -95,7 +102,7 @@ ensure_dir() { # path mode uid gid
     fi
     mkdir -p "$path"
     chmod "$mode" "$path"
-    chown "$owner" "$path"
+    set_owner "$owner" "$path"
     changed "directory ${path#"${ROOT%/}"} ($mode, $owner)"
 }
 
@@ -105,7 +112,7 @@ ensure_mode() { # path mode uid:gid
         chmod "$mode" "$path"
         changed "mode $mode ${path#"${ROOT%/}"}"
     fi
-    if [ "$(stat -c '%u:%g' "$path")" != "$owner" ]; then
+    if [ "$MANAGE_OWNERS" = 1 ] && [ "$(stat -c '%u:%g' "$path")" != "$owner" ]; then
         chown "$owner" "$path"
         changed "owner $owner ${path#"${ROOT%/}"}"
     fi
@@ -120,7 +127,7 @@ install_file() { # source destination mode uid gid
     fi
     mkdir -p "$(dirname "$dest")"
     install -m "$3" "$src" "$dest"
-    chown "$4:$5" "$dest"
+    set_owner "$4:$5" "$dest"
     changed "file ${dest#"${ROOT%/}"}"
 }
 
@@ -205,7 +212,7 @@ config() {
     tmp="$(mktemp)"
     if [ "$CONFIG_GIVEN" = 1 ]; then cp "$CONFIG" "$tmp"; else render_example "$CONFIG" >"$tmp"; fi
     install -m 0640 "$tmp" "$dest"
-    chown "0:$gid" "$dest"
+    set_owner "0:$gid" "$dest"
     rm -f "$tmp"
     changed "config $ETC/config.toml (from ${CONFIG#"$SRC/"})"
 }
@@ -253,6 +260,7 @@ services() {
 
 install_all() {
     say "installing CorcyPower into ${ROOT}"
+    [ "$MANAGE_OWNERS" = 1 ] || say "not root: files keep their owners (set them when building the image)"
     apt_packages
     user_and_groups
     program

@@ -3,7 +3,8 @@
 The real `useradd`/`groupadd`/`usermod`/`userdel` (with --prefix) and `systemctl --root`
 act on the temporary root's files when the tests run as root. Only Python is a stand-in
 (building a venv with numpy and spidev from PyPI is not the point here), and, when not
-root, the user tools and chown, which then only record what they were asked.
+root, the user tools (which need root even with --prefix); install.sh then leaves owners
+alone, so owners are only checked as root.
 """
 
 from __future__ import annotations
@@ -34,14 +35,13 @@ elif [ "$1 $2 $3" = "-m pip install" ]; then
 fi
 """
 
-# Without root: user tools that append to --prefix's files, and a chown that only logs.
+# Without root: user tools that edit --prefix's files as the real ones would.
 FAKE_TOOLS = {
-    "groupadd": 'echo "$3:x:990:" >> "$2/etc/group"',
+    "groupadd": 'echo "${*: -1}:x:990:" >> "$2/etc/group"',
     "useradd": 'u="${*: -1}"; echo "$u:x:991:991::/var/lib/$u:/usr/sbin/nologin" >> "$2/etc/passwd"; '
     'echo "$u:x:991:" >> "$2/etc/group"',
     "usermod": 'sed -i "s/^spi:\\(.*\\):$/spi:\\1:${*: -1}/" "$2/etc/group"',
     "userdel": 'sed -i "/^${*: -1}:/d" "$2/etc/passwd"',
-    "chown": "true",
 }
 
 
