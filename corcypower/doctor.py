@@ -50,7 +50,8 @@ def check_config(path) -> tuple[Result, Config | None]:
             fix = "run with sudo: the config is readable by root and the corcypower group only"
         return Result(False, f"config: {exc}", fix), None
     name = where or "no config file, the defaults"
-    text = f"config {name}: valid, {len(config.channels)} channels on {config['adc.chip']}"
+    n = len(config.channels)
+    text = f"config {name}: valid, {n} channel{'s' * (n != 1)} on {config['adc.chip']}"
     return Result(True, text), config
 
 
