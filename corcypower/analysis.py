@@ -135,9 +135,10 @@ def cycle_weights(
     for j in range(len(start)):
         if whole[j] >= 1:  # centred, so that the ends fall between samples, not on half steps
             margin = (end[j] - start[j] - whole[j] * period) / 2
-            w += pieces.weights(start[j] + margin, start[j] + margin + whole[j] * period)
+            pieces.weights(start[j] + margin, start[j] + margin + whole[j] * period, w)
         elif (donor := _donor(j, start, end, period)) is not None:
-            w += pieces.weights(start[j], end[j]) + pieces.weights(*donor)
+            pieces.weights(start[j], end[j], w)
+            pieces.weights(*donor, w)
     return w
 
 
@@ -160,14 +161,14 @@ class _Pieces:
     """Samples as pieces of time: straight segments between them, half steps beside holes."""
 
     def __init__(self, t: np.ndarray, step: float, valid: np.ndarray | None):
-        self.t = t
+        self.t, self.half = t, step / 2
         ok_sample = np.ones(len(t), dtype=bool) if valid is None else valid
         dt = np.diff(t)
         self.ok = (dt > 0) & (dt <= GAP_FACTOR * step) & ok_sample[:-1] & ok_sample[1:]
         self.dt = np.where(self.ok, dt, 1.0)
         beside_hole = ~self.ok & (dt > 0)  # (and beyond the first and last samples)
-        self.after = np.where(ok_sample & np.append(beside_hole, True), step / 2, 0.0)
-        self.before = np.where(ok_sample & np.insert(beside_hole, 0, True), step / 2, 0.0)
+        self.after = np.where(ok_sample & np.append(beside_hole, True), self.half, 0.0)
+        self.before = np.where(ok_sample & np.insert(beside_hole, 0, True), self.half, 0.0)
 
     def kept(self, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
         """The stretches of [a, b] the samples cover: [a, b] less the holes."""
@@ -177,19 +178,27 @@ class _Pieces:
         start, end = np.maximum(hole_hi[:-1], a), np.minimum(hole_lo[1:], b)
         return start[end > start], end[end > start]
 
-    def weights(self, a: float, b: float) -> np.ndarray:
-        """w with sum(w * f) = the integral of the pieces through f over [a, b]."""
-        t, ok, dt = self.t, self.ok, self.dt
+    def weights(self, a: float, b: float, w: np.ndarray | None = None) -> np.ndarray:
+        """w with sum(w * f) = the integral of the pieces through f over [a, b] (added to w).
+
+        Only the samples within a step of [a, b] are touched, so many short stretches
+        (a long capture of chips in turns) cost what their samples do.
+        """
+        w = np.zeros(len(self.t)) if w is None else w
+        lo = max(int(np.searchsorted(self.t, a - self.half)) - 1, 0)
+        hi = min(int(np.searchsorted(self.t, b + self.half)) + 1, len(self.t) - 1)
+        t, ok, dt = self.t[lo : hi + 1], self.ok[lo:hi], self.dt[lo:hi]
         t0, t1 = t[:-1], t[1:]
         s0 = (np.clip(t0, a, b) - t0) / dt  # covered part of the segment, 0..1
         s1 = (np.clip(t1, a, b) - t0) / dt
         right = np.where(ok, dt * (s1 * s1 - s0 * s0) / 2, 0.0)
         left = np.where(ok, dt * (s1 - s0), 0.0) - right
-        w = np.zeros(len(t))
-        w[:-1] += left
-        w[1:] += right
-        w += np.clip(np.minimum(t + self.after, b) - np.maximum(t, a), 0.0, None)
-        w += np.clip(np.minimum(t, b) - np.maximum(t - self.before, a), 0.0, None)
+        part = w[lo : hi + 1]  # a view: adds go to w
+        part[:-1] += left
+        part[1:] += right
+        after, before = self.after[lo : hi + 1], self.before[lo : hi + 1]
+        part += np.clip(np.minimum(t + after, b) - np.maximum(t, a), 0.0, None)
+        part += np.clip(np.minimum(t, b) - np.maximum(t - before, a), 0.0, None)
         return w
 
 
