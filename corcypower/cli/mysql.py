@@ -77,8 +77,12 @@ def status(config_path, ping):
         state = outbox.state()
         rows, oldest = outbox.backlog()
         rejected = outbox.rejected()
-    sent = "nothing yet" if state.sent_ts == NOTHING_SENT else f"minute of {local(state.sent_ts)}"
-    click.echo(f"sent:    up to the {sent}; {state.rows_sent} rows in all")
+    sent = (
+        "nothing yet"
+        if state.sent_ts == NOTHING_SENT
+        else f"up to the minute of {local(state.sent_ts)}"
+    )
+    click.echo(f"sent:    {sent}; {state.rows_sent} rows in all")
     click.echo(f"last:    rows committed {local(state.sent_at_ms)}")
     click.echo(
         f"backlog: {rows} closed minutes of channels"

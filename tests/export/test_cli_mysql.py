@@ -35,7 +35,7 @@ def test_init_export_now_and_status(device, mariadb, database):
     assert before.exit_code == 0
     assert f"target:  corcy@127.0.0.1:{mariadb.port}/{database}, point 'garage'" in before.output
     assert "VolumeData point 'garage-main' = main, supply = import" in before.output
-    assert "sent:    up to the nothing yet; 0 rows in all" in before.output
+    assert "sent:    nothing yet; 0 rows in all" in before.output
     assert "backlog: 20 closed minutes of channels, oldest 2026-01-01" in before.output
     assert "error:   none" in before.output
 
