@@ -47,6 +47,17 @@ class Dashboard:
         # threads=0: queries run inline (a document built in a test, without a server)
         self.executor = ThreadPoolExecutor(threads, "dashboard-db") if threads else None
         self._local = threading.local()
+        self._once: tuple[list, Any] | None = None
+
+    def once(self, batches: list, make: Callable[[list], Any]) -> Any:
+        """make(batches), made once for the list of batches the poller hands every tab.
+
+        Tabs take batches on the server's one IOLoop thread, one after another, so a single
+        slot is enough; it holds the list itself, so identity cannot be reused meanwhile.
+        """
+        if self._once is None or self._once[0] is not batches:
+            self._once = (batches, make(batches))
+        return self._once[1]
 
     def start(self) -> Dashboard:
         self.poller.start()

@@ -22,6 +22,7 @@ STYLE = f"""
 .card .big {{ font-size: 1.9em; font-weight: 600; font-variant-numeric: tabular-nums; }}
 .card .small {{ color: #444; font-size: 0.85em; font-variant-numeric: tabular-nums; }}
 .card.total {{ border-width: 2px; }}
+.status {{ color: #555; font-size: 0.85em; margin-top: 4px; }}
 .import .big {{ color: {IMPORT_COLOR}; }}
 .export .big {{ color: {EXPORT_COLOR}; }}
 .warn {{ color: #b35c00; font-weight: 600; }}
@@ -65,8 +66,11 @@ def watts_text(watts: float | None) -> str:
     return f"{watts:.0f} W"
 
 
-def numbers_html(readings: list[Reading]) -> str:
-    """One card per channel (the total first): W big, then A, V, PF; Hz for a voltage."""
+def numbers_html(readings: list[Reading], status: str = "") -> str:
+    """One card per channel (the total first): W big, then A, V, PF; Hz for a voltage.
+
+    `status` (when the batch was) goes under the cards: the same Div, the same message.
+    """
     cards = []
     for r in readings:
         if r.kind == "voltage":
@@ -85,7 +89,7 @@ def numbers_html(readings: list[Reading]) -> str:
             f'<div class="card {r.kind} {css}"><div class="name">{escape(r.name)}</div>'
             f'<div class="big">{big}</div><div class="small">{small}</div>{warn}</div>'
         )
-    return f'<div class="cards">{"".join(cards)}</div>'
+    return f'<div class="cards">{"".join(cards)}</div><div class="status">{escape(status)}</div>'
 
 
 def health_html(batch: dict | None, source: str) -> str:

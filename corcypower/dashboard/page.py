@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import socket
 import time
+from dataclasses import dataclass
 from functools import partial
 
 from bokeh.events import RangesUpdate
@@ -20,6 +21,20 @@ from corcypower.dashboard import cards, data, figures
 from corcypower.dashboard.app import Dashboard, QueryFailed
 
 LIVE_TICK_MS = 1000  # how often a tab checks that data still arrives
+HEALTH_EVERY_S = 5.0  # how often the ADC diagnostics are refreshed (flags: at once)
+
+
+@dataclass
+class LiveUpdate:
+    """New batches, made ready for a page: the same for every tab."""
+
+    columns: dict[str, list]
+    numbers: str
+    gauge: dict[str, list]
+    health: str
+    flags: tuple
+
+
 DAYS = 30  # of energy bars
 
 
@@ -33,6 +48,8 @@ class Page:
         self.latest: dict | None = None
         self.rollover = math.ceil(self.view.live_ms / app.batch_ms) + 4
         self.queried: tuple[float, float] | None = None  # the history range on screen
+        self.health_flags: tuple | None = None
+        self.health_shown = 0.0
 
         self.live = ColumnDataSource(data.live_columns(self.view, [], self.tz), name="live")
         self.gauge = ColumnDataSource(
@@ -70,7 +87,6 @@ class Page:
         self.title = self._div("title", f"<h2 style='margin:4px 0'>CorcyPower · {host}</h2>")
         # at least 300 px: on a phone the gauge wraps below the numbers instead of squeezing them
         self.numbers = self._div("numbers", cards.numbers_html([]), min_width=300)
-        self.status = self._div("status")
         self.health = self._div("health", cards.health_html(None, self.app.state_url))
         self.history_note = self._div("history_note")
         self.daily_note = self._div("daily_note")
@@ -90,7 +106,6 @@ class Page:
                 self.banner,
                 self.title,
                 top,
-                self.status,
                 self.live_plot,
                 self.ranges,
                 self.history_plot,
@@ -114,20 +129,36 @@ class Page:
         new = [b for b in batches if b["ts"] > self.last_ts]
         if not new:
             return
+        # every tab gets the same batches together: prepare them once for all of them
+        whole = len(new) == len(batches)
+        update = self.app.once(batches, self._prepare) if whole else self._prepare(new)
         self.last_ts = new[-1]["ts"]
         self.latest = new[-1]
-        self.live.stream(data.live_columns(self.view, new, self.tz), rollover=self.rollover)
-        readings = data.readings(self.view, self.latest)
-        self.numbers.text = cards.numbers_html(readings)
-        total = readings[0].watts
-        way = cards.direction(total)
-        self.gauge.data = figures.needle(total, self.view.gauge_max_w) | {
-            "label": [f"{cards.watts_text(total)} {way}".strip()]
-        }
-        self.health.text = cards.health_html(self.latest, self.app.state_url)
-        self.status.text = f"last batch {data.clock_text(self.last_ts, self.tz)}"
+        self.live.stream(update.columns, rollover=self.rollover)
+        self.numbers.text = update.numbers
+        self.gauge.data = update.gauge
+        # the diagnostics need no 2 Hz: every few seconds, or at once when a flag changes
+        now = time.monotonic()
+        if update.flags != self.health_flags or now - self.health_shown >= HEALTH_EVERY_S:
+            self.health.text = update.health
+            self.health_flags, self.health_shown = update.flags, now
         if self.banner.visible:
             self.banner.visible = False
+
+    def _prepare(self, batches: list[dict]) -> LiveUpdate:
+        """What the newest of `batches` changes on a page."""
+        latest = batches[-1]
+        readings = data.readings(self.view, latest)
+        total = readings[0].watts
+        label = f"{cards.watts_text(total)} {cards.direction(total)}".strip()
+        status = f"last batch {data.clock_text(latest['ts'], self.tz)}"
+        return LiveUpdate(
+            data.live_columns(self.view, batches, self.tz),
+            cards.numbers_html(readings, status),
+            figures.needle(total, self.view.gauge_max_w) | {"label": [label]},
+            cards.health_html(latest, self.app.state_url),
+            tuple(tuple(ch["flags"]) for ch in latest["channels"]),
+        )
 
     def check_stale(self) -> None:
         poller = self.app.poller

@@ -13,7 +13,7 @@ from bokeh.models import Button, InputWidget, RadioButtonGroup
 from corcypower.dashboard import data
 from corcypower.dashboard.app import Dashboard, make_document
 from corcypower.dashboard.poller import LivePoller
-from tests.dashboard.helpers import batch, config, simulated_db
+from tests.dashboard.helpers import batch, config, outside_band, simulated_db
 
 NOW = int(time.time() * 1000)
 
@@ -50,8 +50,8 @@ def test_big_numbers_health_and_gauge_show_the_latest_batch(page):
     assert '<div class="big">500 W</div>' in page.numbers.text
     assert "<td>main</td>" in page.health.text
     assert page.gauge.data["label"] == ["500 W import"]
-    assert page.status.text.startswith("last batch ")
-    assert page.status.text.endswith(("CET", "CEST"))
+    assert '<div class="status">last batch ' in page.numbers.text
+    assert page.numbers.text.endswith(("CET</div>", "CEST</div>"))
 
 
 def test_new_batches_stream_in_with_a_rollover(page):
@@ -81,12 +81,7 @@ def test_the_history_opens_on_the_last_day_with_data(page):
     x_range = page.history_plot.x_range
     assert x_range.end - x_range.start == data.DAY_MS
     assert len(main.data["x"]) > 100
-    bad = [
-        (lo, m, hi)
-        for lo, m, hi in zip(main.data["min"], main.data["mean"], main.data["max"], strict=True)
-        if not lo <= m <= hi
-    ]
-    assert bad == []
+    assert outside_band(main.data) == []
 
 
 def test_range_buttons_change_the_history_plot(page):
@@ -147,3 +142,24 @@ def test_the_document_serialises(page):
     page.doc.to_json()
     page.on_batches([batch(NOW + 1000, main_w=math.nan)])  # NaN travels as NaN, not an error
     page.doc.to_json()
+
+
+def test_batches_every_tab_receives_are_prepared_once(db_path):
+    first, _ = build(db_path)
+    second = make_document(Document(), first.app)
+    made = []
+    prepare = first._prepare
+    first._prepare = second._prepare = lambda batches: made.append(1) or prepare(batches)
+    news = [batch(NOW + 500)]
+    first.on_batches(news)
+    second.on_batches(news)
+    assert made == [1]
+    assert first.live.data["ts"][-1] == second.live.data["ts"][-1] == NOW + 500
+
+
+def test_health_is_refreshed_every_few_seconds_or_when_a_flag_changes(page):
+    shown = page.health.text
+    page.on_batches([batch(NOW + 500, main_w=1.0)])
+    assert page.health.text == shown  # within HEALTH_EVERY_S, nothing new to say
+    page.on_batches([batch(NOW + 1000, flags=2)])
+    assert "flat: no signal" in page.health.text
