@@ -75,12 +75,14 @@ class Outbox:
         self.close()
 
     def state(self) -> ExportState:
-        row = self.conn.execute(
+        # fetchall, here and below: a statement left unfinished would hold a read snapshot,
+        # and the WAL could not be checkpointed past it
+        rows = self.conn.execute(
             "SELECT sent_ts, rows_sent, sent_at_ms, error, error_at_ms, failures "
             "FROM mysql_export WHERE target = ?",
             (self.target,),
-        ).fetchone()
-        return ExportState(*row) if row else ExportState(NOTHING_SENT)
+        ).fetchall()
+        return ExportState(*rows[0]) if rows else ExportState(NOTHING_SENT)
 
     def closed_until(self) -> int | None:
         """The start of the newest minute closed for every channel still measuring, or None."""
@@ -165,10 +167,10 @@ class Outbox:
         until = self.closed_until()
         if until is None:
             return 0, None
-        count, first = self.conn.execute(
+        ((count, first),) = self.conn.execute(
             "SELECT count(*), min(ts) FROM energy_minute WHERE ts > ? AND ts <= ?",
             (self.state().sent_ts, until),
-        ).fetchone()
+        ).fetchall()
         return count, first
 
     def rejected(self) -> list[tuple]:

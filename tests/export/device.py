@@ -31,6 +31,14 @@ CHANNELS = [
 ]
 
 
+def channels_toml(channels=CHANNELS) -> str:
+    """The [[channels]] tables of a config file."""
+    return "".join(
+        "[[channels]]\n" + "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in c.items())
+        for c in channels
+    )
+
+
 class Device:
     """One monitoring device ("point") with its own power.db, exporting to `server`/`database`."""
 
@@ -58,10 +66,7 @@ class Device:
         pw = self.db_path.parent / "mysql-password"
         pw.write_text(password + "\n")
         pw.chmod(0o600)
-        channels = "".join(
-            "[[channels]]\n" + "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in c.items())
-            for c in CHANNELS
-        )
+        channels = channels_toml()
         path = self.db_path.parent / "config.toml"
         path.write_text(
             f"""[adc]

@@ -10,26 +10,9 @@ import pytest
 from corcypower import settings
 from corcypower.errors import ConfigError
 from corcypower.export.config import PASSWORD_ENV, from_config
+from tests.export.device import channels_toml
 
-CHANNELS = """
-[[channels]]
-name = "mains_v"
-adc_channel = 1
-kind = "voltage"
-scale = 0.25
-
-[[channels]]
-name = "main"
-adc_channel = 0
-kind = "current"
-scale = 0.02
-
-[[channels]]
-name = "solar"
-adc_channel = 2
-kind = "current"
-scale = 0.02
-"""
+CHANNELS = channels_toml()
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from corcypower.export.exporter import backoff
 from corcypower.export.mysql import Central
 from corcypower.export.outbox import NOTHING_SENT
+from corcypower.store.database import Database
 from tests.export.device import START_MS, Device
 from tests.helpers import REPO
 
@@ -194,3 +196,33 @@ def test_nothing_to_send_is_quick_and_quiet(device):
     exporter = device.exporter()
     assert exporter.run_once() == 0
     assert exporter.outbox.state().sent_ts == NOTHING_SENT
+
+
+def test_the_exporter_leaves_no_read_snapshot_behind(device):
+    device.write(START_MS, 10, POWER)
+    exporter = device.exporter()
+    exporter.run_once()
+    exporter.outbox.backlog()
+    with device.edit() as conn:  # the daemon's next commit
+        conn.execute("UPDATE channel SET updated_ms = updated_ms + 1")
+    with Database(device.db_path) as db:  # open: the exporter's connection still is
+        busy, _, _ = db.query("PRAGMA wal_checkpoint(TRUNCATE)")[0]
+    assert busy == 0  # the WAL could be emptied: no reader pinned an old snapshot
+
+
+def test_the_same_error_is_logged_once_an_hour_a_new_one_at_once(
+    tmp_path, mariadb, database, caplog
+):
+    device = Device(tmp_path / "d", "d", mariadb, database, password="wrong")
+    device.write(START_MS, 5, POWER)
+    exporter = device.exporter()
+    for _ in range(3):
+        exporter.attempt()
+    assert caplog.text.count("access denied") == 1
+    exporter.clock.now += 3600
+    exporter.attempt()
+    assert caplog.text.count("access denied") == 2 and "(attempt 4)" in caplog.text
+    exporter.settings = dataclasses.replace(exporter.settings, host="no-such-host.invalid")
+    exporter.central = Central(exporter.settings)
+    exporter.attempt()
+    assert "unknown host" in caplog.text
