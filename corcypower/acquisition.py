@@ -9,6 +9,7 @@ ends the tiling: the next batch starts where sampling resumes, and the hole is a
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 from dataclasses import dataclass, field
@@ -90,10 +91,14 @@ class Acquisition:
         if len(self.config.chip_selects()) == 1:
             scans = MAX_TRANSFERS // len(names)  # as many conversions per ioctl as it takes
         else:
-            # chips take turns; a turn of one mains cycle keeps each chip's view whole cycles
-            cycle = 1.0 / self.config["mains.frequency_hz"]
+            # chips take turns; a turn a little longer than a cycle stays whole cycles even when
+            # the mains runs up to 3 % slow
+            turn = 1.03 / self.config["mains.frequency_hz"]
             scans = max(
-                1, min(MAX_TRANSFERS // len(names), round(cycle / (transport.frame_s * len(names))))
+                1,
+                min(
+                    MAX_TRANSFERS // len(names), math.ceil(turn / (transport.frame_s * len(names)))
+                ),
             )
         tx = np.tile(frames, (scans, 1))
         return _Chip(transport, names, tx, scans, {n: [] for n in names})
@@ -104,7 +109,9 @@ class Acquisition:
         """Read until `stop` is set; SPI faults are logged and retried with backoff."""
         try:
             self._run(stop)
-            self.interrupt(late=False)  # stopping: what was read since the last batch is a batch too
+            self.interrupt(
+                late=False
+            )  # stopping: what was read since the last batch is a batch too
             self._publish()
         except BaseException as exc:  # anything else is a bug: let the daemon exit and restart
             self.crashed = exc
