@@ -16,7 +16,6 @@ from corcypower import settings
 from corcypower.clock import FakeClock
 from corcypower.daemon import Daemon
 from corcypower.export.config import from_config
-from corcypower.export.exporter import Exporter
 from corcypower.store.batches import Batches
 from corcypower.store.database import Database
 from corcypower.store.retention import Retention
@@ -100,7 +99,9 @@ write_timeout_seconds = 1
     def settings(self):
         return from_config(self.config)
 
-    def exporter(self, **kwargs) -> Exporter:
+    def exporter(self, **kwargs):
+        from corcypower.export.exporter import Exporter  # PyMySQL: only where it is needed
+
         return Exporter(self.settings, self.db_path, FakeClock(), rand=lambda: 0.5, **kwargs)
 
     def emulate(self, seconds: float, start_ms: int = START_MS) -> None:

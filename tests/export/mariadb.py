@@ -18,8 +18,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import pymysql
-
 USER = "corcy"
 PASSWORD = "s3cret-pw"
 SBIN = ("/usr/sbin", "/usr/local/sbin", "/usr/libexec")
@@ -76,6 +74,8 @@ class MariaDB:
             raise RuntimeError(f"mariadb-install-db failed:\n{result.stdout}\n{result.stderr}")
 
     def start(self, timeout: float = 60.0) -> MariaDB:
+        import pymysql  # the mysql extra: only where a server is used
+
         if not self.datadir.exists():
             self.install()
         self.process = subprocess.Popen(
@@ -121,7 +121,9 @@ class MariaDB:
         self.stop()
         shutil.rmtree(self.base, ignore_errors=True)
 
-    def root(self, database: str | None = None) -> pymysql.connections.Connection:
+    def root(self, database: str | None = None):
+        import pymysql
+
         return pymysql.connect(
             unix_socket=str(self.socket),
             user="root",

@@ -12,6 +12,7 @@ from corcypower import settings
 from corcypower.clock import FakeClock
 from corcypower.daemon import Daemon
 from corcypower.errors import ConfigError
+from tests.export.needs import pymysql_or_skip
 from tests.helpers import REPO
 
 CHANNELS = [
@@ -25,6 +26,10 @@ def run_python(code: str) -> str:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
     return done.stdout + done.stderr
+
+
+def test_pymysql_is_installed_for_the_export_tests():
+    pymysql_or_skip()  # else the modules that need it are not collected (conftest.py)
 
 
 def test_without_the_section_pymysql_is_never_imported():
