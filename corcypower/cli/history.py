@@ -16,7 +16,7 @@ from corcypower.errors import CorcyPowerError
 
 RELATIVE = re.compile(r"^-(\d+(?:\.\d+)?)\s*([smhdw])$")
 UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
-RESOLUTIONS = ("auto", "raw", "10s", "1m", "15m", "1h", "1d")
+RESOLUTIONS = ("auto", "raw", "10s", "1m", "15m", "1h", "6h", "1d")
 
 db_option = click.option(
     "--db",

@@ -62,7 +62,7 @@ def export_csv(
 ) -> tuple[str, int]:
     """Write rows over [start_ms, end_ms) to `out`; returns (level used, rows written).
 
-    `resolution` is "raw", a rollup level ("10s", "1m", "15m", "1h", "1d"), or "auto":
+    `resolution` is "raw", a rollup level ("10s", "1m", "15m", "1h", "6h", "1d"), or "auto":
     the history query's choice for max_points per channel.
     """
     names = channels_of(db, channels)

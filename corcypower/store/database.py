@@ -16,13 +16,21 @@ WAL_SIZE_LIMIT = 16 * 1024 * 1024
 
 def _rebuild_history(conn: sqlite3.Connection) -> None:
     """Version 2 adds spans and rollups: fill them from the raw rows a version 1 file holds."""
+    from corcypower.store.rollups import LEVELS
     from corcypower.store.writer import rebuild
 
-    rebuild(conn)
+    rebuild(conn, levels=tuple(level for level in LEVELS if level.name != "6h"))  # 6h: in 11
+
+
+def _fill_six_hours(conn: sqlite3.Connection) -> None:
+    """Version 11 adds the 6-hour level: six hourly buckets make one."""
+    from corcypower.store.rollups import LEVEL_BY_NAME, regroup
+
+    regroup(conn, LEVEL_BY_NAME["1h"], LEVEL_BY_NAME["6h"])
 
 
 # Steps in Python that complete a migration, run in its transaction after its SQL.
-PYTHON_STEPS = {2: _rebuild_history}
+PYTHON_STEPS = {2: _rebuild_history, 11: _fill_six_hours}
 
 
 def migrations() -> list[tuple[int, str, str]]:

@@ -2,7 +2,8 @@
 
 Raw batches are kept `store.raw_days` (31: a month of half-second detail), 10-second rollups
 `store.rollup_10s_days` (a year), 1-minute rollups `store.rollup_1m_days` (five years), and
-15-minute, hourly and daily rollups forever: together about 2.6 MB per channel per year.
+15-minute, hourly, 6-hourly and daily rollups forever: together about 3.5 MB per channel per
+year.
 Freed pages go to sqlite's free list and new rows reuse them, so in steady state the file
 stops growing (docs/history.md has the sizes).
 
@@ -30,7 +31,14 @@ class Retention:
 
     raw_days: float | None = 31
     rollup_days: dict[str, float | None] = field(
-        default_factory=lambda: {"10s": 366, "1m": 1827, "15m": None, "1h": None, "1d": None}
+        default_factory=lambda: {
+            "10s": 366,
+            "1m": 1827,
+            "15m": None,
+            "1h": None,
+            "6h": None,
+            "1d": None,
+        }
     )
 
     @classmethod

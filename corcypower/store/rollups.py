@@ -1,11 +1,11 @@
-"""Rollups: per-channel statistics per 10 s, 1 min, 15 min, 1 h and 1 day, kept incrementally.
+"""Rollups: per-channel statistics per 10 s, 1 min, 15 min, 1 h, 6 h and 1 day, kept incrementally.
 
 Why these levels: the history query reads the coarsest level that still gives the points a
 plot needs, so neighbouring levels should be a small factor apart (raw 0.5 s ×20 10 s ×6
-1 min ×15 15 min ×4 1 h ×24 1 day) and the rows read for any range stay within a small
-multiple of the points asked for. 15 minutes is the metering interval of European smart
-meters and divides every time zone's offset, so local days are whole numbers of them; 1 day
-is the level kept forever.
+1 min ×15 15 min ×4 1 h ×6 6 h ×4 1 day) and the rows read for any range stay within a
+small multiple of the points asked for: a year is 1460 six-hour buckets, not 8760 hours.
+15 minutes is the metering interval of European smart meters and divides every time zone's
+offset, so local days are whole numbers of them; 1 day is the level kept forever.
 
 Each write adds the new batches to the buckets they fall in, in the same transaction as the
 raw rows, so a crash can never leave the two out of step. A batch straddling a bucket
@@ -41,6 +41,7 @@ LEVELS = (
     Level("1m", 60_000),
     Level("15m", 900_000),
     Level("1h", 3_600_000),
+    Level("6h", 21_600_000),
     Level("1d", 86_400_000),
 )
 LEVEL_BY_NAME = {level.name: level for level in LEVELS}
@@ -128,10 +129,8 @@ def combine(parts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     }
 
 
-def _existing(conn: sqlite3.Connection, level: Level, lo: int, hi: int) -> dict[str, np.ndarray]:
-    rows = conn.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM {level.table} WHERE ts >= ? AND ts <= ?", (lo, hi)
-    ).fetchall()
+def _arrays(rows: list[tuple]) -> dict[str, np.ndarray]:
+    """Rollup rows (COLUMNS order) as columns; {} if there are none."""
     if not rows:
         return {}
     cols = list(zip(*rows, strict=True))
@@ -140,6 +139,30 @@ def _existing(conn: sqlite3.Connection, level: Level, lo: int, hi: int) -> dict[
         integer = name in ("ts", "channel_id", "n", "duration_ms", "flags")
         out[name] = np.array(col, dtype=np.int64 if integer else float)
     return out
+
+
+def _existing(conn: sqlite3.Connection, level: Level, lo: int, hi: int) -> dict[str, np.ndarray]:
+    sql = f"SELECT {', '.join(COLUMNS)} FROM {level.table} WHERE ts >= ? AND ts <= ?"
+    return _arrays(conn.execute(sql, (lo, hi)).fetchall())
+
+
+def _write(conn: sqlite3.Connection, level: Level, rows: dict[str, np.ndarray]) -> None:
+    conn.executemany(
+        f"INSERT OR REPLACE INTO {level.table} ({', '.join(COLUMNS)}) "
+        f"VALUES ({', '.join('?' * len(COLUMNS))})",
+        zip(*(rows[name].tolist() for name in COLUMNS), strict=True),
+    )
+
+
+def regroup(conn: sqlite3.Connection, source: Level, target: Level) -> int:
+    """Fill a coarser level from a finer one whose buckets nest in it (a level added later)."""
+    parts = _arrays(conn.execute(f"SELECT {', '.join(COLUMNS)} FROM {source.table}").fetchall())
+    if not parts:
+        return 0
+    parts["ts"] = parts["ts"] // target.width_ms * target.width_ms
+    rows = combine(parts)
+    _write(conn, target, rows)
+    return len(rows["ts"])
 
 
 def add(conn: sqlite3.Connection, level: Level, b: Batches, since_ms: int | None = None) -> int:
@@ -156,15 +179,16 @@ def add(conn: sqlite3.Connection, level: Level, b: Batches, since_ms: int | None
     old = _existing(conn, level, int(new["ts"][0]), int(new["ts"][-1]))
     if old:
         new = combine({name: np.concatenate([old[name], new[name]]) for name in COLUMNS})
-    conn.executemany(
-        f"INSERT OR REPLACE INTO {level.table} ({', '.join(COLUMNS)}) "
-        f"VALUES ({', '.join('?' * len(COLUMNS))})",
-        zip(*(new[name].tolist() for name in COLUMNS), strict=True),
-    )
+    _write(conn, level, new)
     return len(new["ts"])
 
 
-def add_all(conn: sqlite3.Connection, b: Batches, since: dict[str, int | None]) -> None:
+def add_all(
+    conn: sqlite3.Connection,
+    b: Batches,
+    since: dict[str, int | None],
+    levels: tuple[Level, ...] = LEVELS,
+) -> None:
     """Add batches to every level; `since` maps a level's table to its retention horizon."""
-    for level in LEVELS:
+    for level in levels:
         add(conn, level, b, since.get(level.table))

@@ -92,7 +92,11 @@ def write_rows(
     return len(b)
 
 
-def rebuild(conn: sqlite3.Connection, chunk_ms: int = 6 * 3_600_000) -> int:
+def rebuild(
+    conn: sqlite3.Connection,
+    chunk_ms: int = 6 * 3_600_000,
+    levels: tuple[rollups.Level, ...] = rollups.LEVELS,
+) -> int:
     """Recompute spans and rollups from the raw rows, where raw rows still exist; rows read.
 
     Buckets that begin before the oldest raw row keep their stored values: their raw rows
@@ -105,7 +109,7 @@ def rebuild(conn: sqlite3.Connection, chunk_ms: int = 6 * 3_600_000) -> int:
         "SELECT min(ts - duration_ms) FROM batch WHERE ts < ?", (first + 10_000,)
     ).fetchone()[0]
     since = {}
-    for level in rollups.LEVELS:
+    for level in levels:
         # the bucket holding the first raw row keeps its stored value if data older than that
         # row was stored in it (its raw rows are gone); otherwise it is rebuilt too
         partial = start // level.width_ms * level.width_ms
@@ -124,7 +128,7 @@ def rebuild(conn: sqlite3.Connection, chunk_ms: int = 6 * 3_600_000) -> int:
         )
         b = Batches.from_rows(cur.fetchall())
         spans.record(conn, b)
-        rollups.add_all(conn, b, since)
+        rollups.add_all(conn, b, since, levels)
         done += len(b)
     return done
 

@@ -123,7 +123,8 @@ CREATE VIEW energy_total AS
 SELECT c.name AS channel,
        round(sum(r.import_wh) / 1000, 3) AS import_kwh,
        round(sum(r.export_wh) / 1000, 3) AS export_kwh,
-       datetime(min(r.ts) / 1000, 'unixepoch', 'localtime') AS since
+       datetime((SELECT min(s.start_ms) FROM span AS s WHERE s.channel_id = r.channel_id) / 1000,
+                'unixepoch', 'localtime') AS since
 FROM rollup_1d AS r
 JOIN channel AS c ON c.id = r.channel_id
 WHERE c.kind = 'current'

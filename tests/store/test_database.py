@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import numpy as np
 import pytest
 
 from corcypower.errors import StoreError
@@ -129,3 +130,22 @@ def test_a_commit_that_fails_is_rolled_back_and_the_next_one_works(db):
     with db.atomic() as conn:
         conn.execute("INSERT INTO span VALUES (2, 1, 2)")
     assert db.query("SELECT count(*) FROM span")[0][0] == 1
+
+
+def test_upgrading_a_file_made_before_the_6_hour_level_fills_it_from_the_hours(db):
+    ends = tiled(T0 - 7_200_000, 30 * 3600, duration_ms=10_000)
+    power = np.where(ends % 7_000_000 < 3_000_000, 1500.0, -700.0)
+    with db.atomic() as conn:
+        write_rows(conn, current_rows(ends, power, duration_ms=10_000), T0, Retention(None))
+    made = [tuple(r) for r in db.query("SELECT * FROM rollup_6h ORDER BY ts")]
+    with db.atomic() as conn:  # the file as version 10 left it
+        conn.execute("DROP TABLE rollup_6h")
+        conn.execute("PRAGMA user_version = 10")
+    db.close()
+    with Database(db.path) as again:
+        assert again.version() == schema_version()
+        filled = [tuple(r) for r in again.query("SELECT * FROM rollup_6h ORDER BY ts")]
+    assert len(filled) == len(made) == 6
+    for x, y in zip(made, filled, strict=True):
+        assert x[:4] == y[:4] and x[11] == y[11]
+        assert x[4:11] == pytest.approx(y[4:11], rel=1e-9)

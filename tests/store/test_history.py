@@ -62,6 +62,7 @@ def test_columns_and_types(hist):
         (T0, 3 * DAY, 1000, "1m"),
         (T0, 3 * DAY, 100, "15m"),  # 288 quarter hours; 72 hours
         (T0, 3 * DAY, 50, "1h"),
+        (T0, 3 * DAY, 10, "6h"),
         (T0, 3 * DAY, 3, "1d"),
         (T0 - 300 * DAY, 365 * DAY, 1000, "1m"),  # a year asked, three days exist: what exists
     ],

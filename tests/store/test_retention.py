@@ -25,7 +25,7 @@ def test_defaults_keep_a_month_raw_a_year_of_10s_and_the_coarse_levels_forever()
     keep = Retention().keep_ms()
     assert keep["batch"] == 31 * DAY_MS
     assert keep["rollup_10s"] == 366 * DAY_MS and keep["rollup_1m"] == 1827 * DAY_MS
-    assert keep["rollup_15m"] is keep["rollup_1h"] is keep["rollup_1d"] is None
+    assert keep["rollup_15m"] is keep["rollup_1h"] is keep["rollup_6h"] is keep["rollup_1d"] is None
 
 
 def test_retention_from_the_config_and_zero_means_forever():
