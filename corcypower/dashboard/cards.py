@@ -15,7 +15,8 @@ EXPORT_COLOR = "#2b8a3e"  # sent to the grid
 IDLE_W = 1.0  # below this a channel is neither importing nor exporting
 
 STYLE = f"""
-:host {{ font-family: system-ui, sans-serif; width: 100%; }}
+:host {{ font-family: system-ui, sans-serif; }}
+.bk-clearfix {{ padding: 0 6px; }}
 .cards {{ display: flex; flex-wrap: wrap; gap: 8px; }}
 .card {{ flex: 1 1 150px; border: 1px solid #ddd; border-radius: 8px; padding: 6px 10px; }}
 .card .name {{ color: #555; font-size: 0.9em; }}

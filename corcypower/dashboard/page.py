@@ -76,7 +76,7 @@ class Page:
 
     def _div(self, name: str, text: str = "", **kwargs) -> Div:
         css = InlineStyleSheet(css=cards.STYLE)
-        # no side margins: a full-width Div with margins is wider than a phone's screen
+        # no side margins (the text has padding): a full-width Div with margins is wider than a phone
         kwargs = {"sizing_mode": "stretch_width", "margin": (4, 0, 4, 0)} | kwargs
         return Div(text=text, name=name, stylesheets=[css], **kwargs)
 
