@@ -28,6 +28,7 @@ COLUMNS = (
     "power_factor",
     "flags",
 )
+MEASURES = COLUMNS[8:14]  # vrms ... power_factor: what analysis computes, by the channel's kind
 INT_COLUMNS = frozenset({"ts", "channel_id", "duration_ms", "n", "min", "max", "flags"})
 # A batch may be split between two rollup buckets, never three: the finest bucket is 10 s.
 MAX_DURATION_MS = 10_000

@@ -20,7 +20,7 @@ from corcypower.adc.household import circuit_apparent
 from corcypower.adc.mcp3xxx import MODELS
 from corcypower.analysis import FLAG_CLIPPED, FLAG_FLAT
 from corcypower.settings import Channel, Config
-from corcypower.store.batches import Batches
+from corcypower.store.batches import MEASURES, Batches
 from corcypower.store.database import Database
 from corcypower.store.retention import Retention, expired, prune
 from corcypower.store.writer import register_channels, write_rows
@@ -128,17 +128,7 @@ class Simulator:
             "duration_ms": np.full(k, self.batch_ms, dtype=np.int64),
             "n": np.full(k, self.n, dtype=np.int64),
             **_counts(rms_value, ch.scale, self.max_count, rng),
-            **{
-                name: values.get(name, np.full(k, np.nan))
-                for name in (
-                    "vrms",
-                    "frequency_hz",
-                    "irms",
-                    "real_power_w",
-                    "apparent_power_va",
-                    "power_factor",
-                )
-            },
+            **{name: values.get(name, np.full(k, np.nan)) for name in MEASURES},
         }
 
 
