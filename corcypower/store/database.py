@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 from contextlib import contextmanager
@@ -9,6 +10,8 @@ from importlib import resources
 from pathlib import Path
 
 from corcypower.errors import StoreError
+
+log = logging.getLogger(__name__)
 
 MIGRATION_NAME = re.compile(r"^(\d{4})_\w+\.sql$")
 WAL_SIZE_LIMIT = 16 * 1024 * 1024
@@ -123,6 +126,7 @@ class Database:
         """Apply the migrations newer than the file, each in its own transaction."""
         applied = []
         current = self.version()
+        upgrade = current > 0  # a new file is simply created
         if current > schema_version():
             raise StoreError(
                 f"{self.path}: schema version {current} is newer than this program knows ({schema_version()}); upgrade corcypower"
@@ -130,6 +134,8 @@ class Database:
         for version, name, sql in migrations():
             if version <= current:
                 continue
+            if upgrade:
+                log.info("%s: upgrading from schema version %d: %s", self.path, current, name)
             try:
                 self.conn.executescript(f"BEGIN IMMEDIATE;\n{sql}")
                 if version in PYTHON_STEPS:
@@ -141,6 +147,7 @@ class Database:
                     self.conn.execute("ROLLBACK")
                 raise StoreError(f"{self.path}: migration {name} failed: {exc}") from None
             applied.append(name)
+            current = version
         return applied
 
     def query(self, sql: str, params=()) -> list[sqlite3.Row]:
