@@ -83,7 +83,7 @@ class Dashboard:
         def work():
             try:
                 future.set_result(fn(self._db()))
-            except (CorcyPowerError, sqlite3.Error, ImportError) as exc:
+            except (CorcyPowerError, sqlite3.Error) as exc:
                 self._local.db = None  # the file may appear, or come back, later
                 future.set_result(QueryFailed(str(exc)))
             except Exception as exc:  # a bug: say so on the page, and in the log

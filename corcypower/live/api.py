@@ -57,8 +57,7 @@ def channels_doc(config: Config) -> dict:
             "fields": list(ADC_FIELDS + KIND_FIELDS[ch.kind]),
         }
         if ch.kind == "current":
-            remote = getattr(ch, "remote_voltage", None)
-            entry["voltage"] = str(remote) if remote else ch.voltage
+            entry["voltage"] = str(ch.remote_voltage) if ch.remote_voltage else ch.voltage
         channels.append(entry)
     return {
         "chip": config["adc.chip"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import urllib.request
 
+import pytest
 from click.testing import CliRunner
 
 from corcypower.cli import cli
@@ -35,25 +36,23 @@ def test_demo_runs_the_monitor_and_the_dashboard_and_prints_the_url(tmp_path):
     assert "stopped after" in demo.output and (tmp_path / "power.db").exists()
 
 
-def test_demo_with_the_api_port_taken_says_so(tmp_path):
-    config, api_port, _ = write_config(tmp_path)
+@pytest.mark.parametrize(
+    "command, which, message",
+    [
+        ("demo", 1, "cannot serve the state API on 127.0.0.1:{port}"),
+        ("dashboard", 2, "cannot serve the dashboard on 127.0.0.1:{port}"),
+    ],
+)
+def test_a_port_taken_is_a_clear_error(tmp_path, command, which, message):
+    written = write_config(tmp_path)
+    port = written[which]
     with socket.socket() as taken:
-        taken.bind(("127.0.0.1", api_port))
+        taken.bind(("127.0.0.1", port))
         taken.listen()
-        result = invoke("demo", "--config", config)
+        result = invoke(command, "--config", written[0])
     assert result.exit_code == 1
-    assert f"Error: cannot serve the state API on 127.0.0.1:{api_port}" in result.output
+    assert f"Error: {message.format(port=port)}" in result.output
     assert "Traceback" not in result.output
-
-
-def test_dashboard_with_its_port_taken_says_so(tmp_path):
-    config, _, dashboard_port = write_config(tmp_path)
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", dashboard_port))
-        taken.listen()
-        result = invoke("dashboard", "--config", config)
-    assert result.exit_code == 1
-    assert f"Error: cannot serve the dashboard on 127.0.0.1:{dashboard_port}" in result.output
 
 
 def test_a_bad_dashboard_setting_names_the_key(tmp_path):

@@ -10,67 +10,32 @@ import threading
 import time
 from pathlib import Path
 
-from tests.dashboard.helpers import free_port
+import tomlkit
 
-EMULATED = """
-[adc]
-chip = "emulated"
-
-[emulator]
-chip = "mcp3208"
-
-[store]
-path = "{db}"
-commit_seconds = 2
-
-[api]
-port = {api_port}
-
-[dashboard]
-port = {dashboard_port}
-stale_seconds = {stale}
-grid_channels = ["main"]
-timezone = "{timezone}"
-
-[tariff]
-price_per_kwh = 0.25
-
-[[channels]]
-name = "mains_v"
-adc_channel = 1
-kind = "voltage"
-scale = 0.25
-
-[[channels]]
-name = "main"
-adc_channel = 0
-kind = "current"
-scale = 0.02
-voltage = "mains_v"
-
-[[channels]]
-name = "solar"
-adc_channel = 2
-kind = "current"
-scale = 0.01
-voltage = "mains_v"
-"""
+from tests.dashboard.helpers import CHANNELS, free_port
 
 
 def write_config(
     tmp_path: Path, stale: float = 3.0, timezone: str = "Europe/Paris"
 ) -> tuple[Path, int, int]:
-    """An emulated-chip config with free ports; (path, api port, dashboard port)."""
+    """An emulated-chip config (the channels of helpers.py) with free ports; (path, api port, page port)."""
     api_port, dashboard_port = free_port(), free_port()
+    data = {
+        "adc": {"chip": "emulated"},
+        "emulator": {"chip": "mcp3208"},
+        "store": {"path": str(tmp_path / "power.db"), "commit_seconds": 2},
+        "api": {"port": api_port},
+        "dashboard": {
+            "port": dashboard_port,
+            "stale_seconds": stale,
+            "grid_channels": ["main"],
+            "timezone": timezone,
+        },
+        "tariff": {"price_per_kwh": 0.25},
+        "channels": CHANNELS,
+    }
     path = tmp_path / "config.toml"
-    text = EMULATED.format(
-        db=tmp_path / "power.db",
-        api_port=api_port,
-        dashboard_port=dashboard_port,
-        stale=stale,
-        timezone=timezone,
-    )
-    path.write_text(text)
+    path.write_text(tomlkit.dumps(data))
     return path, api_port, dashboard_port
 
 

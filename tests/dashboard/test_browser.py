@@ -13,6 +13,7 @@ from tests.dashboard.helpers import simulated_db
 from tests.dashboard.processes import corcypower, write_config
 
 DAY_MS = 86_400_000
+HISTORY_TITLE = "() => Bokeh.documents[0].get_model_by_name('history_plot').title.text == '{text}'"
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +107,28 @@ def test_the_range_buttons_change_the_history_plot(page):
     )
     assert js_model(page, "history_plot", "m.title.text") == "History: the last week"
     assert day_points > 0 and page.errors == []
+
+
+def test_dragging_the_history_pans_it_and_queries_the_new_range(page):
+    page.get_by_role("button", name="day").click()
+    page.wait_for_function(HISTORY_TITLE.format(text="History: the last day"))
+    left, top, width, height = page.evaluate(
+        "() => { const r = Bokeh.index.find_one(Bokeh.documents[0].get_model_by_name('history_plot')).el.getBoundingClientRect(); return [r.left, r.top, r.width, r.height] }"
+    )
+    x, y = left + width / 2, top + height / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + width / 3, y, steps=10)  # drag right: back in time
+    page.mouse.up()
+    page.wait_for_function(HISTORY_TITLE.format(text="History"))
+    start, end, first, last = js_model(
+        page,
+        "history_plot",
+        "[m.x_range.start, m.x_range.end, ...((x) => [x[0], x[x.length - 1]])(Bokeh.documents[0].get_model_by_name('history_main').data.x)]",
+    )
+    assert end - start == DAY_MS
+    assert first <= start + 3_600_000 and last >= end - 3_600_000  # the data covers the new view
+    assert page.errors == []
 
 
 def test_the_layout_fits_a_phone(stack):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sqlite3
 import time
 
 import pytest
@@ -121,6 +122,13 @@ def test_the_banner_appears_when_no_data_arrives(page):
     assert "No data from the monitor for 12 s" in page.banner.text
     page.on_batches([batch(NOW + 10_000)])
     assert not page.banner.visible
+
+
+def test_the_page_reads_power_db_read_only(page):
+    db = page.app._db()
+    assert db.read_only
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        db.conn.execute("DELETE FROM batch")
 
 
 def test_without_a_database_the_page_still_shows_live_data_and_says_why(tmp_path):

@@ -182,3 +182,10 @@ def test_a_device_takes_its_volts_from_a_peer_and_flags_the_fallback(tmp_path, c
         voltage = conn.execute("SELECT voltage FROM channel WHERE name = 'main'").fetchone()[0]
     assert [bool(f & FLAG_VOLTAGE_FALLBACK) for f in flags][-1] is True
     assert voltage == f"{api.url}/api/v1/state#mains_v"
+
+
+def test_the_api_and_the_database_name_the_remote_voltage(tmp_path):
+    from corcypower.live.api import channels_doc
+
+    (main,) = channels_doc(remote_config())["channels"]
+    assert main["voltage"] == "http://peer:8070/api/v1/state#mains_v"
