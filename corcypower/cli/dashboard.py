@@ -46,6 +46,9 @@ def serve(config: settings.Config, port: int | None, address: str | None) -> Non
         f"CorcyPower dashboard: {page_url(config, port)}  "
         f"(following {dashboard.state_url}/api/v1/live; Ctrl-C stops)",
     )
+    lan = [f"http://{origin}/" for origin in config["dashboard.allow_websocket_origin"]]
+    if lan:
+        click.echo(f"  on the LAN: {'  '.join(lan)}")
     try:
         loop.start()
     finally:

@@ -55,6 +55,20 @@ def test_a_port_taken_is_a_clear_error(tmp_path, command, which, message):
     assert "Traceback" not in result.output
 
 
+def test_dashboard_prints_its_lan_addresses(tmp_path):
+    config, _, port = write_config(tmp_path)
+    config.write_text(
+        config.read_text().replace(
+            "[dashboard]\n", f'[dashboard]\nallow_websocket_origin = ["pi.local:{port}"]\n'
+        )
+    )
+    dashboard = corcypower("dashboard", "--config", str(config), cwd=tmp_path)
+    try:
+        assert dashboard.wait_for(r"on the LAN: (\S+)").group(1) == f"http://pi.local:{port}/"
+    finally:
+        assert dashboard.stop() == 0
+
+
 def test_a_bad_dashboard_setting_names_the_key(tmp_path):
     config, _, _ = write_config(tmp_path)
     config.write_text(
