@@ -37,6 +37,7 @@ def emulated_config(tmp_path):
             "adc": 'chip = "emulated"',
             "emulator": 'chip = "mcp3208"\nseed = 7',
             "store": f'path = "{tmp_path / "power.db"}"\ncommit_seconds = {commit}',
+            "api": "port = 0",  # any free port: tests run side by side with real daemons
         }
         for section, lines in (sections or {}).items():
             merged[section] = (merged.get(section, "") + "\n" + lines).strip()

@@ -15,20 +15,31 @@ import pytest
 from tests.helpers import REPO, skip_unless
 
 
-def spawn(config_path):
-    """Start `python mcp_rms.py --config ...` and wait until it samples."""
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "mcp_rms.py"), "--config", str(config_path)],
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=config_path.parent,
-    )
-    seen = []
-    while not seen or "sampling 2 channels on emulated" not in seen[-1]:
-        line = proc.stderr.readline()
-        assert line, "the daemon exited before sampling:\n" + "".join(seen)
-        seen.append(line)
-    return proc
+@pytest.fixture
+def spawn():
+    """spawn(config): start `python mcp_rms.py --config ...`, wait until it samples; killed after."""
+    started = []
+
+    def start(config_path):
+        proc = subprocess.Popen(
+            [sys.executable, str(REPO / "mcp_rms.py"), "--config", str(config_path)],
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=config_path.parent,
+        )
+        started.append(proc)
+        seen = []
+        while not seen or "sampling 2 channels on emulated" not in seen[-1]:
+            line = proc.stderr.readline()
+            assert line, "the daemon exited before sampling:\n" + "".join(seen)
+            seen.append(line)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def sqlite3_shell(db, sql: str) -> list[list[str]]:
@@ -53,7 +64,7 @@ def wait_for_batches(db, count: int, timeout: float = 30.0) -> None:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_flushes_everything_and_exits_0_within_2_s(emulated_config, sig):
+def test_a_signal_flushes_everything_and_exits_0_within_2_s(emulated_config, spawn, sig):
     config = emulated_config(commit=3600)  # nothing would reach the disk without the flush
     proc = spawn(config)
     time.sleep(1.5)
@@ -80,7 +91,7 @@ def test_a_signal_flushes_everything_and_exits_0_within_2_s(emulated_config, sig
     assert all(d == 500 for d in durations[:-1]) and 0 < durations[-1] <= 500
 
 
-def test_kill_9_loses_at_most_the_commit_interval(emulated_config):
+def test_kill_9_loses_at_most_the_commit_interval(emulated_config, spawn):
     config = emulated_config(commit=1)
     db = config.parent / "power.db"
     proc = spawn(config)
@@ -94,7 +105,7 @@ def test_kill_9_loses_at_most_the_commit_interval(emulated_config):
     assert killed_ms - int(last) <= 1000 + 500 + 500
 
 
-def test_readings_view_in_the_sqlite3_shell(emulated_config):
+def test_readings_view_in_the_sqlite3_shell(emulated_config, spawn):
     config = emulated_config(commit=0.5)
     db = config.parent / "power.db"
     proc = spawn(config)
