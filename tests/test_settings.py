@@ -23,7 +23,7 @@ def error_of(tmp_path, text: str) -> str:
 
 def test_no_file_gives_the_original_corcypower_wiring(monkeypatch, tmp_path):
     monkeypatch.delenv(settings.ENV_VAR, raising=False)
-    monkeypatch.setattr(settings, "DEFAULT_CONFIG_PATH", tmp_path / "absent.toml")
+    monkeypatch.setattr(settings.config, "DEFAULT_CONFIG_PATH", tmp_path / "absent.toml")
     config = settings.load()
     assert config.source is None
     assert config["adc.chip"] == "mcp3008"
@@ -46,7 +46,7 @@ def test_config_is_found_by_flag_then_environment_then_etc(monkeypatch, tmp_path
     etc.write_text('[adc]\nchip = "mcp3208"\n')
     env.write_text('[adc]\nchip = "emulated"\n')
     flag.write_text('[adc]\nchip = "mcp3008"\n')
-    monkeypatch.setattr(settings, "DEFAULT_CONFIG_PATH", etc)
+    monkeypatch.setattr(settings.config, "DEFAULT_CONFIG_PATH", etc)
     monkeypatch.delenv(settings.ENV_VAR, raising=False)
     assert settings.load()["adc.chip"] == "mcp3208"
     monkeypatch.setenv(settings.ENV_VAR, str(env))

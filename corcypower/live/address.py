@@ -4,7 +4,7 @@
                └ the other device's state API ──┘ └ its channel
 
 A bare "http://garage-pi:8070" means its /api/v1/state. Only the standard library here:
-settings.py uses it to validate a config.
+corcypower/settings/config.py uses it to validate a config.
 """
 
 from __future__ import annotations

@@ -1,0 +1,161 @@
+"""Checks of setting values: each returns the normalised value or raises Invalid("expected ...")."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+CIRCUITS = ("house", "solar", "fridge", "kettle", "oven", "washer", "lighting", "standby", "none")
+
+
+def show(value: Any) -> str:
+    """A value as it is written in TOML, for error messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if not isinstance(value, str) else f'"{value}"'
+
+
+class Invalid(ValueError):
+    """A value failed its check; the text says what was expected."""
+
+
+# --- checks: each returns the normalised value or raises Invalid("expected ...") ---
+
+
+def choice(*options: Any) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if value not in options or isinstance(value, bool):
+            raise Invalid("expected one of " + ", ".join(show(o) for o in options))
+        return value
+
+    return check
+
+
+def number(low: float | None = None, high: float | None = None, integer: bool = False):
+    kind = "a whole number" if integer else "a number"
+    bounds = (
+        f" from {low} to {high}"
+        if low is not None and high is not None
+        else f" >= {low}"
+        if low is not None
+        else ""
+    )
+
+    def check(value: Any) -> Any:
+        ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
+        if isinstance(value, bool) or not ok_type:
+            raise Invalid(f"expected {kind}{bounds}")
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise Invalid(f"expected {kind}{bounds}")
+        return value if integer else float(value)
+
+    return check
+
+
+def positive(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise Invalid("expected a number > 0")
+    return float(value)
+
+
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid("expected true or false")
+    return value
+
+
+def text(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise Invalid("expected a non-empty string")
+    return value
+
+
+def int_list(low: int, high: int) -> Callable[[Any], list[int]]:
+    def check(value: Any) -> list[int]:
+        if not isinstance(value, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and low <= v <= high for v in value
+        ):
+            raise Invalid(f"expected a list of whole numbers from {low} to {high}")
+        return list(value)
+
+    return check
+
+
+def circuit_table(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(v in CIRCUITS for v in value.values()):
+        raise Invalid(
+            "expected a table of channel name = circuit, circuit one of " + ", ".join(CIRCUITS)
+        )
+    return dict(value)
+
+
+def log_level(value: Any) -> str:
+    return choice("debug", "info", "warning", "error")(value)
+
+
+def origins(value: Any) -> list[str]:
+    """Websocket origins as a browser sends them: host:port (the port is part of an origin)."""
+    ok = isinstance(value, list) and all(
+        isinstance(v, str) and re.fullmatch(r"[^\s/:]+:\d{1,5}|\*", v) for v in value
+    )
+    if not ok:
+        raise Invalid('expected a list of "host:port", e.g. ["192.168.1.20:5006", "pi.local:5006"]')
+    return list(value)
+
+
+def name_list(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise Invalid("expected a list of channel names")
+    return list(value)
+
+
+def time_zone(value: Any) -> str:
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(text(value))
+    except (ValueError, KeyError, OSError):  # not found is a KeyError; a directory, OSError
+        raise Invalid('expected a time zone name such as "Europe/Paris"') from None
+    return value
+
+
+def http_url(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+        raise Invalid('expected a URL such as "http://127.0.0.1:8070"')
+    return value.rstrip("/")
+
+
+def point_name(value: Any) -> str:
+    """A point (device) name in the central MySQL database: VolumeData.Point is varchar(64)."""
+    if not isinstance(value, str) or not 1 <= len(value) <= 64 or not value.isprintable():
+        raise Invalid("expected a name of 1 to 64 printable characters")
+    return value
+
+
+def volume_points(value: Any) -> dict[str, dict[str, Any]]:
+    """VolumeData points: Point = "channel" or Point = { channels = [...], supply = "import" }."""
+    expected = (
+        'expected a table of Point = "channel" or Point = { channels = ["a", "b"], '
+        'supply = "import" or "export" }, each Point 1 to 64 characters'
+    )
+    if not isinstance(value, dict):
+        raise Invalid(expected)
+    points = {}
+    for point, spec in value.items():
+        if isinstance(spec, str):
+            spec = {"channels": [spec]}
+        if (
+            not isinstance(spec, dict)
+            or not 1 <= len(point) <= 64
+            or set(spec) - {"channels", "supply"}
+            or spec.get("supply", "import") not in ("import", "export")
+        ):
+            raise Invalid(f"{point!r}: {expected}")
+        channels = spec.get("channels")
+        if not isinstance(channels, list) or not channels:
+            raise Invalid(f"{point!r}: expected channels = a list of one or more channel names")
+        if not all(isinstance(c, str) and c for c in channels):
+            raise Invalid(f"{point!r}: expected channels = a list of one or more channel names")
+        points[point] = {"channels": list(channels), "supply": spec.get("supply", "import")}
+    return points

@@ -1,0 +1,282 @@
+"""Loading a config file: TOML, validated against the table, into a Config of Channels.
+
+Sections are flattened to dotted names (`[adc] chip` is `adc.chip`, `[export.mysql] host` is
+`export.mysql.host`); `[[channels]]` is a list checked against CHANNEL_SETTINGS. Unknown keys
+are errors, and every error names the file, the key, the bad value and what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from corcypower.errors import ConfigError
+from corcypower.live import address as remote_address
+from corcypower.live.address import RemoteVoltage
+from corcypower.settings.checks import Invalid, show
+from corcypower.settings.table import (
+    CHANNEL_SETTING_BY_NAME,
+    CHANNEL_SETTINGS,
+    CHIP_CLOCK_HZ,
+    DEFAULT_CHANNELS,
+    REQUIRED_CHANNEL_KEYS,
+    SETTING_BY_NAME,
+    SETTINGS,
+)
+
+DEFAULT_CONFIG_PATH = Path("/etc/corcypower/config.toml")
+ENV_VAR = "CORCYPOWER_CONFIG"
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One ADC input as configured."""
+
+    name: str
+    adc_channel: int
+    kind: str
+    scale: float
+    cs: int = 0
+    voltage: str | float | None = (
+        None  # a voltage channel's name or fixed volts; None: voltage channels
+    )
+    phase_deg: float = 0.0
+    invert: bool = False
+    # another device's voltage (then `voltage` is the nominal one used while it is stale)
+    remote_voltage: RemoteVoltage | None = None
+
+    @property
+    def unit(self) -> str:
+        return "V" if self.kind == "voltage" else "A"
+
+
+class Config:
+    """Validated settings: `config["adc.chip"]`, plus the list of channels."""
+
+    def __init__(self, values: dict[str, Any], channels: list[Channel], source: Path | None):
+        self.values = values
+        self.channels = channels
+        self.source = source
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    @property
+    def chip_model(self) -> str:
+        """The chip's wire format: the real chip, or the one the emulator behaves as."""
+        chip = self["adc.chip"]
+        return self["emulator.chip"] if chip == "emulated" else chip
+
+    @property
+    def spi_clock_hz(self) -> int:
+        return self["adc.spi_clock_hz"] or CHIP_CLOCK_HZ[self.chip_model]
+
+    @property
+    def db_path(self) -> Path:
+        return Path(self["store.path"]).expanduser()
+
+    def channel(self, name: str) -> Channel:
+        return next(c for c in self.channels if c.name == name)
+
+    def chip_selects(self) -> list[int]:
+        return sorted({c.cs for c in self.channels})
+
+
+def config_path(explicit: str | os.PathLike | None = None) -> Path | None:
+    """--config, else $CORCYPOWER_CONFIG, else /etc/corcypower/config.toml if present, else none."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR])
+    return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.exists() else None
+
+
+def load(path: str | os.PathLike | None = None) -> Config:
+    """Read and validate a config file (see config_path); no file gives the defaults."""
+    source = config_path(path)
+    if source is None:
+        return from_dict({}, None)
+    try:
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{source}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    return from_dict(data, source)
+
+
+def from_dict(data: dict[str, Any], source: Path | None = None) -> Config:
+    """Validate parsed TOML; `source` is only used to name the file in errors."""
+    where = str(source) if source else "<settings>"
+    data = dict(data)
+    raw_channels = data.pop("channels", None)
+    values = {s.name: s.default for s in SETTINGS}
+    for name, value in _flatten(data):
+        setting = SETTING_BY_NAME.get(name)
+        if setting is None:
+            raise ConfigError(
+                f"{where}: unknown key {_show_key(name)}{_suggest(name, SETTING_BY_NAME)}"
+            )
+        try:
+            values[name] = setting.check(value)
+        except Invalid as exc:
+            raise ConfigError(f"{where}: {_show_key(name)} = {show(value)}: {exc}") from None
+    channels = _channels(
+        raw_channels if raw_channels is not None else DEFAULT_CHANNELS, values, where
+    )
+    config = Config(values, channels, source)
+    _check_rate(config, where)
+    return config
+
+
+def _flatten(data: dict[str, Any], prefix: str = ""):
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        # a table is a section, unless the setting itself is a table (emulator.circuits)
+        if isinstance(value, dict) and name not in SETTING_BY_NAME:
+            yield from _flatten(value, name + ".")
+        else:
+            yield name, value
+
+
+def _show_key(name: str) -> str:
+    section, _, key = name.rpartition(".")
+    return f"[{section}] {key}" if section else key
+
+
+def _suggest(name: str, known) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    if close:
+        return f" (did you mean {_show_key(close[0])}?)"
+    return "; known keys: " + ", ".join(_show_key(k) for k in known)
+
+
+def _channels(raw: Any, values: dict[str, Any], where: str) -> list[Channel]:
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(f"{where}: channels: expected one or more [[channels]] tables")
+    if len(raw) > 16:
+        raise ConfigError(f"{where}: {len(raw)} [[channels]]: at most 16 (two chips of 8)")
+    parsed: list[dict[str, Any]] = []
+    for i, table in enumerate(raw, start=1):
+        label = f"[[channels]] #{i}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: {label}: expected a table")
+        if isinstance(table.get("name"), str):
+            label += f' ("{table["name"]}")'
+        entry = {s.name: s.default for s in CHANNEL_SETTINGS}
+        for key, value in table.items():
+            setting = CHANNEL_SETTING_BY_NAME.get(key)
+            if setting is None:
+                raise ConfigError(
+                    f"{where}: {label}: unknown key {key}{_suggest(key, CHANNEL_SETTING_BY_NAME)}"
+                )
+            try:
+                entry[key] = setting.check(value)
+            except Invalid as exc:
+                raise ConfigError(f"{where}: {label}.{key} = {show(value)}: {exc}") from None
+        for key in REQUIRED_CHANNEL_KEYS:
+            if key not in table:
+                raise ConfigError(
+                    f"{where}: {label}: missing key {key} ({CHANNEL_SETTING_BY_NAME[key].help})"
+                )
+        if not NAME_PATTERN.match(entry["name"]):
+            raise ConfigError(
+                f'{where}: {label}.name = "{entry["name"]}": expected 1 to 64 letters, digits, _ or -'
+            )
+        parsed.append(entry | {"_label": label})
+
+    _check_unique(parsed, where)
+    voltage_channels = {e["name"]: e for e in parsed if e["kind"] == "voltage"}
+    channels = []
+    for entry in parsed:
+        label = entry.pop("_label")
+        entry["voltage"] = _voltage(entry, voltage_channels, values, where, label)
+        if isinstance(entry["voltage"], RemoteVoltage):
+            entry["remote_voltage"], entry["voltage"] = entry["voltage"], values["mains.voltage"]
+        channels.append(Channel(**entry))
+    return channels
+
+
+def _check_unique(parsed: list[dict[str, Any]], where: str) -> None:
+    seen_names: dict[str, str] = {}
+    seen_inputs: dict[tuple[int, int], str] = {}
+    for e in parsed:
+        if e["name"] in seen_names:
+            raise ConfigError(
+                f'{where}: {e["_label"]}.name = "{e["name"]}": already used by {seen_names[e["name"]]}; names must be unique'
+            )
+        seen_names[e["name"]] = e["_label"]
+        wire = (e["cs"], e["adc_channel"])
+        if wire in seen_inputs:
+            raise ConfigError(
+                f"{where}: {e['_label']}.adc_channel = {e['adc_channel']}: already used by "
+                f"{seen_inputs[wire]} on chip select {e['cs']}; each input can be read by one channel"
+            )
+        seen_inputs[wire] = e["_label"]
+
+
+def _voltage(entry, voltage_channels, values, where, label) -> str | float | None:
+    value = entry["voltage"]
+    if entry["kind"] == "voltage":
+        if value is not None:
+            raise ConfigError(f"{where}: {label}.voltage: only current channels take a voltage")
+        return None
+    if value is None:  # the only voltage channel on this chip, else the nominal mains voltage
+        same_chip = [n for n, v in voltage_channels.items() if v["cs"] == entry["cs"]]
+        return same_chip[0] if len(same_chip) == 1 else values["mains.voltage"]
+    if isinstance(value, bool):
+        raise ConfigError(
+            f"{where}: {label}.voltage = {show(value)}: expected a voltage channel's name or volts"
+        )
+    if isinstance(value, int | float):
+        if not 1 <= value <= 1000:
+            raise ConfigError(f"{where}: {label}.voltage = {value}: expected volts from 1 to 1000")
+        return float(value)
+    if not isinstance(value, str):
+        raise ConfigError(
+            f"{where}: {label}.voltage = {show(value)}: expected a voltage channel's name or volts"
+        )
+    if remote_address.is_url(value):
+        try:
+            return remote_address.parse(value)
+        except ValueError as exc:
+            raise ConfigError(f'{where}: {label}.voltage = "{value}": {exc}') from None
+    if value not in voltage_channels:
+        known = ", ".join(f'"{n}"' for n in voltage_channels) or "none configured"
+        raise ConfigError(
+            f'{where}: {label}.voltage = "{value}": expected the name of a voltage channel ({known}) or a number of volts'
+        )
+    if voltage_channels[value]["cs"] != entry["cs"]:
+        raise ConfigError(
+            f'{where}: {label}.voltage = "{value}": that voltage channel is on chip select '
+            f"{voltage_channels[value]['cs']}, this current channel on {entry['cs']}; a current and "
+            "its voltage must be on the same chip to be sampled together"
+        )
+    return value
+
+
+FRAME_BITS = 24
+MIN_GAP_S = 2e-6  # chip-select high time plus the controller's gap between transfers
+
+
+def frame_seconds(config: Config) -> float:
+    """Time between successive conversions on the bus (every channel of every chip shares it)."""
+    return 1.0 / (config["adc.sample_rate_hz"] * len(config.channels))
+
+
+def _check_rate(config: Config, where: str) -> None:
+    needed = FRAME_BITS / config.spi_clock_hz + MIN_GAP_S
+    if frame_seconds(config) < needed:
+        most = int(1.0 / (needed * len(config.channels)))
+        raise ConfigError(
+            f"{where}: [adc] sample_rate_hz = {config['adc.sample_rate_hz']:g}: too fast for "
+            f"{len(config.channels)} channels at {config.spi_clock_hz} Hz SPI clock; expected at most {most}"
+        )

@@ -1,0 +1,51 @@
+"""The settings reference in Markdown: docs/settings.md is this text (a test keeps them equal)."""
+
+from __future__ import annotations
+
+from corcypower.settings.table import CHANNEL_SETTINGS, REQUIRED_CHANNEL_KEYS, SETTINGS, Setting
+
+
+def markdown() -> str:
+    """The settings reference (docs/settings.md is this text; a test keeps them equal)."""
+    lines = [
+        "# Settings",
+        "",
+        "Generated from `corcypower/settings/table.py` by `corcypower settings`. Every key is optional;",
+        "unknown keys are errors. The file is found by `--config`, else `$CORCYPOWER_CONFIG`,",
+        "else `/etc/corcypower/config.toml`; with none, the defaults below apply.",
+        "",
+    ]
+    section = None
+    for s in SETTINGS:
+        sec, _, key = s.name.rpartition(".")
+        if sec != section:
+            lines += ["", f"## [{sec}]", "", "| key | default | meaning |", "|---|---|---|"]
+            section = sec
+        lines.append(f"| `{key}` | {_doc_default(s)} | {s.help} |")
+    lines += [
+        "",
+        "## [[channels]]",
+        "",
+        "One table per ADC input. `name`, `adc_channel`, `kind` and `scale` are required. With no",
+        "`[[channels]]` at all, the original CorcyPower wiring applies: one CT named `main` on",
+        "channel 0, 0.27 A per count, a fixed 237 V.",
+        "",
+        "| key | default | meaning |",
+        "|---|---|---|",
+    ]
+    for s in CHANNEL_SETTINGS:
+        default = "required" if s.name in REQUIRED_CHANNEL_KEYS else _doc_default(s)
+        lines.append(f"| `{s.name}` | {default} | {s.help} |")
+    return "\n".join(lines) + "\n"
+
+
+def _doc_default(s: Setting) -> str:
+    if s.default is None:
+        return "(see meaning)"
+    if isinstance(s.default, str):
+        return f'`"{s.default}"`'
+    if isinstance(s.default, bool):
+        return "`true`" if s.default else "`false`"
+    if s.default == {}:
+        return "`{}`"
+    return f"`{s.default}`"

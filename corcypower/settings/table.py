@@ -1,0 +1,398 @@
+"""The table of settings: (name, default, help, check) for every key, and for [[channels]].
+
+Defaults, validation (config.py) and the docs (docs.py, docs/settings.md) all come from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from corcypower.settings.checks import (
+    boolean,
+    choice,
+    circuit_table,
+    http_url,
+    int_list,
+    log_level,
+    name_list,
+    number,
+    origins,
+    point_name,
+    positive,
+    text,
+    time_zone,
+    volume_points,
+)
+
+# The SPI clock each chip is specified for at 3.3 V (datasheets, "fCLK" at VDD = 2.7 V).
+CHIP_CLOCK_HZ = {"mcp3008": 1_350_000, "mcp3208": 1_000_000}
+CHIPS = ("mcp3008", "mcp3208", "emulated")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    check: Callable[[Any], Any] = field(repr=False)
+
+
+SETTINGS: list[Setting] = [
+    Setting(
+        "adc.chip",
+        "mcp3008",
+        'The ADC: "mcp3008" (10-bit), "mcp3208" (12-bit), or "emulated" (no hardware; see [emulator]).',
+        choice(*CHIPS),
+    ),
+    Setting(
+        "adc.spi_bus",
+        0,
+        "SPI bus of the ADC: 0 is /dev/spidev0.*, the header pins 19/21/23.",
+        number(0, 6, integer=True),
+    ),
+    Setting(
+        "adc.spi_clock_hz",
+        None,
+        "SPI clock. Default: the chip's limit at 3.3 V (MCP3008 1.35 MHz, MCP3208 1 MHz).",
+        number(10_000, 3_600_000, integer=True),
+    ),
+    Setting(
+        "adc.sample_rate_hz",
+        2000,
+        "Samples per second of each channel (a scan reads every channel of a chip once).",
+        number(200, 20_000),
+    ),
+    Setting(
+        "adc.batch_seconds",
+        0.5,
+        "Length of a batch, the unit of analysis and storage (0.5 s: 1000 samples per channel at 2000 Hz).",
+        number(0.1, 10.0),
+    ),
+    Setting(
+        "mains.frequency_hz",
+        50,
+        "Nominal mains frequency: 50 or 60. Used where no voltage channel measures it.",
+        choice(50, 60),
+    ),
+    Setting(
+        "mains.voltage",
+        230.0,
+        "Nominal mains volts: used for current channels with no voltage channel (120 in North America).",
+        positive,
+    ),
+    Setting(
+        "store.path",
+        "~/power.db",
+        "The sqlite database. Relative paths are taken from the current directory.",
+        text,
+    ),
+    Setting(
+        "store.commit_seconds",
+        60.0,
+        "Seconds between commits to the database: a crash loses at most this much; fewer commits wear the SD card less.",
+        number(0.0, 3600.0),
+    ),
+    Setting(
+        "store.raw_days",
+        31,
+        "Days raw batches (every 0.5 s) are kept; about 14 MB per channel per day. Older history stays in the rollups.",
+        number(1, 3660),
+    ),
+    Setting(
+        "store.rollup_10s_days",
+        366,
+        "Days 10-second rollups are kept (0: forever); about 0.6 MB per channel per day.",
+        number(0, 36_600),
+    ),
+    Setting(
+        "store.rollup_1m_days",
+        1827,
+        "Days 1-minute rollups are kept (0: forever); about 0.1 MB per channel per day. 15-minute, hourly and daily rollups are kept forever.",
+        number(0, 36_600),
+    ),
+    Setting(
+        "store.buffer_rows",
+        100_000,
+        "Rows kept in memory while the database cannot be written (disk full), retried every commit; about 400 bytes each. Beyond, the oldest are dropped.",
+        number(1000, 10_000_000, integer=True),
+    ),
+    Setting(
+        "emulator.chip",
+        "mcp3208",
+        'The chip the emulator behaves as when adc.chip = "emulated".',
+        choice("mcp3008", "mcp3208"),
+    ),
+    Setting(
+        "emulator.source",
+        "household",
+        'What the emulated chip measures: "household" (a synthetic home), or the path of a capture file to replay, looped.',
+        text,
+    ),
+    Setting(
+        "emulator.seed",
+        1,
+        "Seed of the synthetic household: the same seed gives the same day.",
+        number(0, 2**32 - 1, integer=True),
+    ),
+    Setting(
+        "emulator.mains_volts",
+        None,
+        "Mains RMS volts of the synthetic household. Default: 230 at 50 Hz, 120 at 60 Hz.",
+        number(50.0, 400.0),
+    ),
+    Setting(
+        "emulator.solar_w",
+        3000.0,
+        "Peak solar power of the synthetic household at midday (0: no solar).",
+        number(0.0, 50_000.0),
+    ),
+    Setting(
+        "emulator.circuits",
+        {},
+        "Which circuit each current channel measures: channel name = house, solar, fridge, kettle, oven, washer, lighting, standby or none. Default: a channel named *solar* sees the panels, every other the whole house.",
+        circuit_table,
+    ),
+    Setting(
+        "emulator.clip_channels",
+        [],
+        "ADC channels the emulator overdrives into the rails (to see clipping flagged).",
+        int_list(0, 7),
+    ),
+    Setting(
+        "emulator.flat_channels",
+        [],
+        "ADC channels the emulator leaves disconnected: a flat line at mid-scale.",
+        int_list(0, 7),
+    ),
+    Setting(
+        "api.bind",
+        "127.0.0.1",
+        'Address the state API (/api/v1/state, /live, /channels) listens on: "127.0.0.1" for this machine only, "0.0.0.0" for the LAN.',
+        text,
+    ),
+    Setting(
+        "api.port",
+        8070,
+        "TCP port of the state API (0: any free port, for tests).",
+        number(0, 65535, integer=True),
+    ),
+    Setting(
+        "api.ring_seconds",
+        900.0,
+        "Seconds of recent batches the daemon keeps in RAM for /api/v1/live (at least 600).",
+        number(600.0, 86_400.0),
+    ),
+    Setting(
+        "remote_voltage.poll_seconds",
+        1.0,
+        'Seconds between polls of another device\'s state API, for channels whose voltage is "http://HOST:PORT/api/v1/state#CHANNEL" (at least 1).',
+        number(1.0, 60.0),
+    ),
+    Setting(
+        "remote_voltage.stale_seconds",
+        5.0,
+        "A remote voltage older than this is stale: the channel uses mains.voltage and is flagged nominal-voltage.",
+        number(1.0, 3600.0),
+    ),
+    Setting(
+        "dashboard.address",
+        "127.0.0.1",
+        'Address the dashboard (Bokeh server) listens on: "0.0.0.0" for the LAN (then list allow_websocket_origin).',
+        text,
+    ),
+    Setting(
+        "dashboard.port",
+        5006,
+        "TCP port of the dashboard.",
+        number(1, 65535, integer=True),
+    ),
+    Setting(
+        "dashboard.allow_websocket_origin",
+        [],
+        'Origins (host:port, as typed in the browser) allowed to open the page, e.g. ["192.168.1.20:5006", "pi.local:5006"]. localhost and 127.0.0.1 on dashboard.port are always allowed.',
+        origins,
+    ),
+    Setting(
+        "dashboard.state_url",
+        None,
+        "The daemon's state API, where the dashboard follows /api/v1/live. Default: http://api.bind:api.port (127.0.0.1 for 0.0.0.0).",
+        http_url,
+    ),
+    Setting(
+        "dashboard.live_minutes",
+        10.0,
+        "Minutes of the live plot (at most api.ring_seconds).",
+        number(1.0, 1440.0),
+    ),
+    Setting(
+        "dashboard.stale_seconds",
+        5.0,
+        "The page shows a banner when no batch has arrived for this many seconds.",
+        number(1.0, 3600.0),
+    ),
+    Setting(
+        "dashboard.grid_channels",
+        None,
+        "Current channels whose sum is the power from (+) or to (-) the grid: the total, the gauge and the daily import/export bars. Default: every current channel.",
+        name_list,
+    ),
+    Setting(
+        "dashboard.gauge_max_w",
+        6000.0,
+        "Full scale of the gauge: it spans -gauge_max_w (export) to +gauge_max_w (import).",
+        number(100.0, 1_000_000.0),
+    ),
+    Setting(
+        "dashboard.timezone",
+        None,
+        "Time zone of the page's clocks and axes, e.g. \"Europe/Paris\". Default: the machine's (TZ, else /etc/localtime), with daylight saving.",
+        time_zone,
+    ),
+    Setting(
+        "tariff.price_per_kwh",
+        0.0,
+        "Price of a kWh drawn from the grid, for the cost of each day (0: costs are not shown).",
+        number(0.0, 1000.0),
+    ),
+    Setting(
+        "tariff.export_price_per_kwh",
+        0.0,
+        "What a kWh sent to the grid earns (feed-in tariff); subtracted from the day's cost.",
+        number(0.0, 1000.0),
+    ),
+    Setting(
+        "tariff.currency",
+        "EUR",
+        'Currency shown with costs, e.g. "EUR", "GBP", "USD".',
+        text,
+    ),
+    Setting(
+        "export.mysql.host",
+        None,
+        "Central MySQL or MariaDB server (name or address) that closed minutes are sent to. Not set: no export. See docs/mysql.md.",
+        text,
+    ),
+    Setting("export.mysql.port", 3306, "TCP port of the server.", number(1, 65535, integer=True)),
+    Setting(
+        "export.mysql.database",
+        "EnergyMonitor",
+        "Database on the server; `corcypower mysql init` creates its tables VolumeData and ChannelMinute.",
+        text,
+    ),
+    Setting("export.mysql.user", "corcypower", "User name on the server.", text),
+    Setting(
+        "export.mysql.password",
+        None,
+        "Password. Prefer password_file, $CORCYPOWER_MYSQL_PASSWORD or systemd's LoadCredential=; a world-readable config file holding a password is warned about.",
+        text,
+    ),
+    Setting(
+        "export.mysql.password_file",
+        None,
+        "File holding the password (its first line). A relative name is looked up in $CREDENTIALS_DIRECTORY (systemd LoadCredential=), else next to the config file.",
+        text,
+    ),
+    Setting(
+        "export.mysql.point",
+        None,
+        "This device's name in the central database (up to 64 characters), so several devices share it. Default: the host name.",
+        point_name,
+    ),
+    Setting(
+        "export.mysql.volume",
+        {},
+        'EnergyMonitor VolumeData points: Point = "channel", or Point = { channels = ["l1", "l2"], supply = "import" }. supply = "import": SupplyWh is energy drawn from the grid (positive power), UsageWh energy sent to it; "export" swaps them. Default: one point per current channel, named "<point>-<channel>", supply = "import".',
+        volume_points,
+    ),
+    Setting(
+        "export.mysql.interval_seconds",
+        60.0,
+        "Seconds between exports while the server answers (a minute closes once a minute).",
+        number(1.0, 86_400.0),
+    ),
+    Setting(
+        "export.mysql.batch_rows",
+        1000,
+        "Rows per MySQL transaction while catching up; memory stays bounded by this.",
+        number(1, 100_000, integer=True),
+    ),
+    Setting(
+        "export.mysql.connect_timeout_seconds",
+        10.0,
+        "Give up connecting after this long.",
+        number(0.1, 600.0),
+    ),
+    Setting(
+        "export.mysql.read_timeout_seconds",
+        30.0,
+        "Give up waiting for the server's answer after this long.",
+        number(0.1, 3600.0),
+    ),
+    Setting(
+        "export.mysql.write_timeout_seconds",
+        30.0,
+        "Give up sending to the server after this long.",
+        number(0.1, 3600.0),
+    ),
+    Setting(
+        "export.mysql.retry_max_seconds",
+        300.0,
+        "Longest wait between retries after failures (the wait doubles from 2 s, with jitter).",
+        number(1.0, 86_400.0),
+    ),
+    Setting("log.level", "info", "Log level: debug, info, warning or error.", log_level),
+]
+
+CHANNEL_SETTINGS: list[Setting] = [
+    Setting(
+        "name",
+        None,
+        "Unique name, used in the database, the API and the dashboard (letters, digits, _ and -).",
+        text,
+    ),
+    Setting("adc_channel", None, "ADC input, 0 to 7.", number(0, 7, integer=True)),
+    Setting(
+        "kind",
+        None,
+        '"voltage" (an AC-AC adapter) or "current" (a CT clamp).',
+        choice("voltage", "current"),
+    ),
+    Setting(
+        "scale",
+        None,
+        "Volts (voltage) or amps (current) per ADC count, after the DC offset is removed.",
+        positive,
+    ),
+    Setting(
+        "cs",
+        0,
+        "SPI chip select of the chip this input is on: 0 (CE0) or 1 (CE1, a second chip).",
+        number(0, 1, integer=True),
+    ),
+    Setting(
+        "voltage",
+        None,
+        "Current channels: the voltage to multiply with: a voltage channel's name, fixed volts (a number), or another device's state API and its voltage channel, \"http://HOST:8070/api/v1/state#CHANNEL\" (remote voltage; mains.voltage while it is stale). Default: the only voltage channel, else mains.voltage.",
+        lambda value: value,
+    ),  # checked with the other channels
+    Setting(
+        "phase_deg",
+        0.0,
+        "Current channels: degrees by which the CT's output leads the current it measures; removed before computing power.",
+        number(-45.0, 45.0),
+    ),
+    Setting("invert", False, "Flip the sign: a CT clamped on backwards.", boolean),
+]
+
+REQUIRED_CHANNEL_KEYS = ("name", "adc_channel", "kind", "scale")
+
+# What runs when no file is given: the original CorcyPower wiring, one CT on channel 0 at
+# 0.27 A per count and a fixed 237 V.
+DEFAULT_CHANNELS = [
+    {"name": "main", "adc_channel": 0, "kind": "current", "scale": 0.27, "voltage": 237.0}
+]
+
+SETTING_BY_NAME = {s.name: s for s in SETTINGS}
+CHANNEL_SETTING_BY_NAME = {s.name: s for s in CHANNEL_SETTINGS}
