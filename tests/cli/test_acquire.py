@@ -34,8 +34,12 @@ def test_capture_writes_the_capture_format(emulated_config, tmp_path):
     cap = capture_file.read(out)
     assert cap.duration >= 0.2 and len(cap.t) >= 400
     steps = np.diff(cap.t)
-    assert np.median(steps) == pytest.approx(2 * cap.frame_us * 1e-6, rel=1e-3)  # a scan = two frames
-    assert np.sum(steps > 2.5 * cap.frame_us * 1e-6) <= len(cap.t) // 255  # gaps only between ioctls
+    assert np.median(steps) == pytest.approx(
+        2 * cap.frame_us * 1e-6, rel=1e-3
+    )  # a scan = two frames
+    assert (
+        np.sum(steps > 2.5 * cap.frame_us * 1e-6) <= len(cap.t) // 255
+    )  # gaps only between ioctls
 
 
 def test_analyze_a_capture_of_the_emulator(emulated_config, tmp_path):

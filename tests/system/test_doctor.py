@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,7 +22,7 @@ from corcypower.doctor import Result, check_clock, check_mysql, diagnose, report
 from corcypower.probe import Probe, describe_greeting
 from tests.conftest import CHANNELS
 from tests.export.mariadb import free_port
-from tests.helpers import skip_unless
+from tests.helpers import REPO, skip_unless
 
 
 class Server:
@@ -185,12 +188,22 @@ def test_a_bad_config_is_named_and_the_rest_waits(pi, tmp_path):
 
 
 def test_an_unreadable_config_says_sudo(pi):
-    if os.geteuid() == 0:
-        pytest.skip("root reads any file")
     config, probe, _ = pi
     path = config()
     path.chmod(0o000)
-    assert "run with sudo" in lines(diagnose(path, probe))
+    if os.geteuid() != 0:
+        assert "run with sudo" in lines(diagnose(path, probe))
+        return
+    # root reads any file: check in a child that has lost the capabilities that allow it
+    skip_unless(shutil.which("setpriv") is not None, "setpriv (util-linux) is not installed")
+    code = (
+        f"from corcypower.doctor import check_config; print(check_config({str(path)!r})[0].lines())"
+    )
+    out = subprocess.run(
+        ["setpriv", "--bounding-set=-dac_override,-dac_read_search", sys.executable, "-c", code],
+        capture_output=True, text=True, check=True, cwd=REPO,
+    )  # fmt: skip
+    assert "Permission denied" in out.stdout and "fix: run with sudo" in out.stdout
 
 
 def test_database_missing_stale_and_full(pi, tmp_path):
