@@ -22,18 +22,18 @@ def _rebuild_history(conn: sqlite3.Connection) -> None:
     from corcypower.store.rollups import LEVELS
     from corcypower.store.writer import rebuild
 
-    rebuild(conn, levels=tuple(level for level in LEVELS if level.name != "6h"))  # 6h: in 11
+    rebuild(conn, levels=tuple(level for level in LEVELS if level.name != "6h"))  # 6h: in 4
 
 
 def _fill_six_hours(conn: sqlite3.Connection) -> None:
-    """Version 11 adds the 6-hour level: six hourly buckets make one."""
+    """Version 4 adds the 6-hour level: six hourly buckets make one."""
     from corcypower.store.rollups import LEVEL_BY_NAME, regroup
 
     regroup(conn, LEVEL_BY_NAME["1h"], LEVEL_BY_NAME["6h"])
 
 
 # Steps in Python that complete a migration, run in its transaction after its SQL.
-PYTHON_STEPS = {2: _rebuild_history, 11: _fill_six_hours}
+PYTHON_STEPS = {2: _rebuild_history, 4: _fill_six_hours}
 
 
 def migrations() -> list[tuple[int, str, str]]:

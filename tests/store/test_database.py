@@ -138,9 +138,9 @@ def test_upgrading_a_file_made_before_the_6_hour_level_fills_it_from_the_hours(d
     with db.atomic() as conn:
         write_rows(conn, current_rows(ends, power, duration_ms=10_000), T0, Retention(None))
     made = [tuple(r) for r in db.query("SELECT * FROM rollup_6h ORDER BY ts")]
-    with db.atomic() as conn:  # the file as version 10 left it
+    with db.atomic() as conn:  # the file as version 3 left it
         conn.execute("DROP TABLE rollup_6h")
-        conn.execute("PRAGMA user_version = 10")
+        conn.execute("PRAGMA user_version = 3")
     db.close()
     with Database(db.path) as again:
         assert again.version() == schema_version()

@@ -1,4 +1,4 @@
--- power.db, version 10: the MySQL exporter's bookkeeping (corcypower/export). power.db itself
+-- power.db, version 3: the MySQL exporter's bookkeeping (corcypower/export). power.db itself
 -- is the outbox (the energy_minute view of closed minutes); these tables say how far it has
 -- been sent. They hold a few rows, written by the exporter in short transactions of its own.
 
