@@ -225,7 +225,7 @@ def history_columns(
 
 def daily_columns(db, view: View, end_ms: int, tz: tzinfo, days: int = 30) -> dict[str, list]:
     """Energy per local day over the grid channels: import up, export down (kWh), and cost."""
-    frame = daily_energy(db, days=days, end_ms=end_ms, channels=list(view.grid))
+    frame = daily_energy(db, days=days, end_ms=end_ms, channels=list(view.grid), tz=tz)
     per_day = frame.groupby("day")[["import_wh", "export_wh"]].sum().sort_index()
     imported = (per_day["import_wh"] / 1000).tolist()
     exported = (per_day["export_wh"] / 1000).tolist()

@@ -168,3 +168,11 @@ def test_daily_columns_total_the_grid_and_price_it(db):
     imported, exported = daily["import_kwh"][0], -daily["export_kwh"][0]
     assert imported > 0 and exported >= 0
     assert daily["cost"][0] == pytest.approx(imported * 0.25 - exported * 0.1)
+
+
+def test_daily_columns_count_the_days_of_the_dashboards_time_zone(db):
+    """09:00-12:00 UTC is 23:00-02:00 at UTC+14: two calendar days there, whatever $TZ says."""
+    view = data.View.from_config(config())
+    line_islands = ZoneInfo("Pacific/Kiritimati")
+    daily = data.daily_columns(db, view, ms(2026, 7, 15, 12), line_islands, days=30)
+    assert daily["day"] == ["2026-07-15", "2026-07-16"]
