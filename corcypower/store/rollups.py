@@ -113,14 +113,17 @@ def combine(parts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     def total(x):
         return np.add.reduceat(x, starts)
 
+    low = np.minimum.reduceat(p["min"], starts)
+    high = np.maximum.reduceat(p["max"], starts)
     return {
         "ts": ts[starts],
         "channel_id": ch[starts],
         "n": total(p["n"]),
         "duration_ms": dur.astype(np.int64),
-        "mean": total(p["mean"] * w) / dur,
-        "min": np.minimum.reduceat(p["min"], starts),
-        "max": np.maximum.reduceat(p["max"], starts),
+        # a weighted mean lies between the extremes; rounding must not put it outside
+        "mean": np.clip(total(p["mean"] * w) / dur, low, high),
+        "min": low,
+        "max": high,
         "rms": np.sqrt(total(p["rms"] ** 2 * w) / dur),
         "import_wh": total(p["import_wh"]),
         "export_wh": total(p["export_wh"]),

@@ -66,9 +66,9 @@ def until(condition, seconds: float = 30.0, step: float = 0.05) -> bool:
 
 
 def outside_band(cols: dict) -> list[tuple]:
-    """(min, mean, max) rows whose mean is not within [min, max] (a rollup's mean may round 1 ulp out)."""
+    """(min, mean, max) rows whose mean is not within [min, max]."""
     return [
         (lo, m, hi)
         for lo, m, hi in zip(cols["min"], cols["mean"], cols["max"], strict=True)
-        if not lo - 1e-9 * abs(lo) <= m <= hi + 1e-9 * abs(hi)
+        if not lo <= m <= hi
     ]

@@ -121,3 +121,18 @@ def test_buckets_before_the_horizon_are_not_written(db):
 def test_levels_are_a_small_factor_apart():
     widths = [500] + [level.width_ms for level in rollups.LEVELS]
     assert all(b % a == 0 and b // a <= 24 for a, b in zip(widths, widths[1:], strict=False))
+
+
+def test_the_mean_of_equal_values_is_that_value_not_one_rounding_step_above():
+    # (0.1 * 1 + 0.1 * 2) / 3 is 0.10000000000000002 in floating point: above the max
+    parts = {
+        "ts": np.array([0, 0]),
+        "channel_id": np.array([1, 1]),
+        "n": np.array([1, 1]),
+        "duration_ms": np.array([1, 2]),
+        **{name: np.array([0.1, 0.1]) for name in ("mean", "min", "max", "rms")},
+        **{name: np.array([0.0, 0.0]) for name in ("import_wh", "export_wh", "apparent_vah")},
+        "flags": np.array([0, 0]),
+    }
+    row = rollups.combine(parts)
+    assert row["min"][0] <= row["mean"][0] <= row["max"][0]
