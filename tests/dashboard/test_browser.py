@@ -141,9 +141,10 @@ def test_the_layout_fits_a_phone(stack):
     phone.goto(stack["url"])
     phone.wait_for_function(f"() => window.Bokeh && Bokeh.documents.length && ({LIVE_TS})() > 0")
     phone.wait_for_function("() => Bokeh.documents[0].is_idle")
+    card = phone.locator(".card.total")
+    card.wait_for(state="visible")  # the numbers are drawn with the first batch the page gets
     assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
-    box = phone.locator(".card.total").bounding_box()
-    assert box["width"] <= 390
+    assert card.bounding_box()["width"] <= 390
     phone.close()
 
 
