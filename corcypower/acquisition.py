@@ -152,7 +152,7 @@ class Acquisition:
                 )
 
     def read_once(self) -> list[RawBatch]:
-        """One round of blocks from every chip, then the batches that completed (for tests)."""
+        """One round of blocks from every chip, then the batches that completed (no thread)."""
         for chip in self.chips:
             self.add_block(chip, chip.transport.read(chip.tx))
         return self.cut()

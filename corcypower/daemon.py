@@ -174,7 +174,7 @@ class Daemon:
             listener(ts, raw.duration_ms, stats)
         return stats
 
-    def run(self, stop: threading.Event, ready: Callable[[], None] | None = None) -> None:
+    def run(self, stop: threading.Event) -> None:
         """The main loop: until `stop` is set, then flush everything and return."""
         if self.writer is None:
             self.open_store()
@@ -210,8 +210,6 @@ class Daemon:
                     if not announced and self.writer.flush():
                         announced = True
                         self.notifier.ready(f"sampling {len(self.config.channels)} channels")
-                        if ready is not None:
-                            ready()
                 # progress, not just a spinning loop: a hung SPI read stops the pings
                 watchdog.tick((self.batches, self.acquisition.spi_errors))
                 if self.writer.due():
