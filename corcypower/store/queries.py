@@ -7,20 +7,21 @@ import sqlite3
 from corcypower.errors import StoreError
 from corcypower.store.database import Database
 
-RECENT_MS = 600_000  # look for each channel's latest row within ten minutes of the newest
-
 
 def latest(db: Database) -> list[sqlite3.Row]:
-    """The newest batch row of each channel, with its name and kind, in channel order."""
+    """The newest batch row of each channel, with its name and kind, in channel order.
+
+    A channel's newest row ends its newest span, as in the `latest` view (found without
+    scanning the batch table).
+    """
     return db.query(
         """SELECT c.name, c.kind, c.unit, b.*
            FROM channel AS c
-           JOIN batch AS b ON b.channel_id = c.id
-           WHERE b.ts >= (SELECT max(ts) FROM batch) - ?
-             AND b.ts = (SELECT max(ts) FROM batch AS x
-                         WHERE x.channel_id = c.id AND x.ts >= (SELECT max(ts) FROM batch) - ?)
-           ORDER BY c.id""",
-        (RECENT_MS, RECENT_MS),
+           JOIN batch AS b
+             ON b.channel_id = c.id
+            AND b.ts = (SELECT s.end_ms FROM span AS s WHERE s.channel_id = c.id
+                        ORDER BY s.start_ms DESC LIMIT 1)
+           ORDER BY c.id"""
     )
 
 

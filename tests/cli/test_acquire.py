@@ -140,6 +140,25 @@ def test_status_shows_the_latest_batch_with_units_in_local_time(emulated_config)
     )
 
 
+def test_status_marks_a_channel_that_stopped_reporting(emulated_config, tmp_path):
+    config = settings.load(emulated_config())
+    store = [config]
+    volts_only = tmp_path / "volts.toml"  # the CT taken out of the config
+    text = config.source.read_text()
+    volts_only.write_text(text[: text.index('[[channels]]\nname = "main"')])
+    store.append(settings.load(volts_only))
+    for minutes, cfg in enumerate(store):  # the volts-only run comes a minute later
+        daemon = Daemon(cfg, FakeClock(wall_ms=FakeClock().wall_ms() + 60_000 * minutes))
+        daemon.open_store()
+        while daemon.batches < 2:
+            for raw in daemon.acquisition.read_once():
+                daemon.process(raw)
+        daemon.writer.flush()
+        daemon.db.close()
+    lines = invoke("status", "--config", volts_only).output.splitlines()
+    assert lines[1].startswith("mains_v ") and lines[2].startswith("main* ")
+
+
 def test_status_without_a_database_says_so(emulated_config):
     result = CliRunner().invoke(cli, ["status", "--config", str(emulated_config())])
     assert result.exit_code == 1 and "no such database (has the daemon run yet?)" in result.output
