@@ -53,14 +53,6 @@ class Proposal:
     explain: str
 
 
-def find_channel(config: Config, name: str) -> Channel:
-    for ch in config.channels:
-        if ch.name == name:
-            return ch
-    known = ", ".join(ch.name for ch in config.channels)
-    raise CalibrationError(f"no channel named {name!r} in the config; channels: {known}")
-
-
 def default_unit(channel: Channel) -> str:
     return "V" if channel.kind == "voltage" else "A"
 

@@ -66,7 +66,7 @@ def calibrate(channel, config_path, reference, unit, phase, seconds, yes):
     if reference is None and not phase:
         raise click.UsageError("give --reference VALUE (and --unit), or --phase, or both")
     config = settings.load(config_path)
-    ch = cal.find_channel(config, channel)
+    ch = config.channel(channel)
     busy = cal.chip_in_use(config, Probe())
     if busy:
         raise cal.CalibrationError(

@@ -82,7 +82,12 @@ class Config:
         return Path(self["store.path"]).expanduser()
 
     def channel(self, name: str) -> Channel:
-        return next(c for c in self.channels if c.name == name)
+        for c in self.channels:
+            if c.name == name:
+                return c
+        known = ", ".join(c.name for c in self.channels)
+        where = self.source or "the default settings"
+        raise ConfigError(f"{where}: no channel named {name!r} in the config; channels: {known}")
 
     def chip_selects(self) -> list[int]:
         return sorted({c.cs for c in self.channels})
