@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from pathlib import Path
 
 import click
 import numpy as np
 
 from corcypower import capture as capture_file
 from corcypower import settings
-from corcypower.cli.common import cli, config_option, setup_logging
+from corcypower.cli.common import cli, config_and_db, config_option, db_option, setup_logging
 from corcypower.errors import CorcyPowerError
 
 
@@ -161,20 +160,14 @@ def describe(row: dict) -> str:
 
 @cli.command()
 @config_option
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False),
-    help="Database file. Default: store.path of the config.",
-)
+@db_option
 def status(config_path, db_path):
     """Show the latest batch of every channel, in local time."""
     from corcypower.analysis import flag_names
     from corcypower.store.database import Database
     from corcypower.store.queries import latest
 
-    config = settings.load(config_path)
-    path = Path(db_path) if db_path else config.db_path
+    _, path = config_and_db(config_path, db_path)
     with Database(path, read_only=True) as db:
         rows = latest(db)
     if not rows:

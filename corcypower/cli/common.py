@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import click
 
@@ -29,6 +30,20 @@ config_option = click.option(
     envvar=settings.ENV_VAR,
     help="Config file (TOML). Default: $CORCYPOWER_CONFIG, else /etc/corcypower/config.toml.",
 )
+
+
+db_option = click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False),
+    help="Database file. Default: store.path of the config.",
+)
+
+
+def config_and_db(config_path, db_path) -> tuple[settings.Config, Path]:
+    """The validated config, and the database: --db, else the config's store.path."""
+    config = settings.load(config_path)
+    return config, Path(db_path) if db_path else config.db_path
 
 
 def setup_logging(level: str) -> None:

@@ -6,24 +6,15 @@ import re
 import sys
 import time
 from datetime import datetime
-from pathlib import Path
 
 import click
 
-from corcypower import settings
-from corcypower.cli.common import cli, config_option, setup_logging
+from corcypower.cli.common import cli, config_and_db, config_option, db_option, setup_logging
 from corcypower.errors import CorcyPowerError
 
 RELATIVE = re.compile(r"^-(\d+(?:\.\d+)?)\s*([smhdw])$")
 UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 RESOLUTIONS = ("auto", "raw", "10s", "1m", "15m", "1h", "6h", "1d")
-
-db_option = click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False),
-    help="Database file. Default: store.path of the config.",
-)
 
 
 def parse_time(text: str, option: str, now_ms: int) -> int:
@@ -44,11 +35,6 @@ def parse_time(text: str, option: str, now_ms: int) -> int:
     return round(when.timestamp() * 1000)  # naive: local time
 
 
-def _db_path(config_path, db_path) -> tuple[settings.Config, Path]:
-    config = settings.load(config_path)
-    return config, Path(db_path) if db_path else config.db_path
-
-
 @cli.command()
 @config_option
 @db_option
@@ -60,7 +46,7 @@ def simulate(config_path, db_path, days):
     from corcypower.store.database import Database
     from corcypower.store.simulate import simulate as run
 
-    config, path = _db_path(config_path, db_path)
+    config, path = config_and_db(config_path, db_path)
     setup_logging(config["log.level"])
     with Database(path) as db:
         total = round(days * 86_400_000)
@@ -105,7 +91,7 @@ def export_(config_path, db_path, start, end, channels, resolution, points, out_
     from corcypower.store.csvexport import export_csv
     from corcypower.store.database import Database
 
-    _, path = _db_path(config_path, db_path)
+    _, path = config_and_db(config_path, db_path)
     now = round(time.time() * 1000)
     start_ms, end_ms = parse_time(start, "--start", now), parse_time(end, "--end", now)
     if end_ms <= start_ms:
@@ -168,7 +154,7 @@ def import_(config_path, db_path, source, scale, voltage, channel_names, max_gap
     from corcypower.store.importer import Options, import_old
     from corcypower.store.retention import Retention
 
-    config, path = _db_path(config_path, db_path)
+    config, path = config_and_db(config_path, db_path)
     options = Options(scale, voltage, _channel_names(channel_names), max_gap)
     with Database(path) as db:
         bar = None
@@ -203,7 +189,7 @@ def rebuild(config_path, db_path):
     from corcypower.store.database import Database
     from corcypower.store.writer import rebuild as run
 
-    _, path = _db_path(config_path, db_path)
+    _, path = config_and_db(config_path, db_path)
     with Database(path) as db, db.atomic() as conn:
         rows = run(conn)
     click.echo(f"{path}: rollups rebuilt from {rows} raw rows")
