@@ -108,10 +108,9 @@ class View:
             grid = currents
         for name in grid:
             if name not in currents:
-                where = config.source or "<settings>"
                 known = ", ".join(f'"{n}"' for n in currents) or "none configured"
                 raise ConfigError(
-                    f'{where}: [dashboard] grid_channels: "{name}" is not a current channel ({known})'
+                    f'{config.where}: [dashboard] grid_channels: "{name}" is not a current channel ({known})'
                 )
         live_ms = int(config["dashboard.live_minutes"] * 60_000)
         if live_ms > config["api.ring_seconds"] * 1000:

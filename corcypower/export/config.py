@@ -68,7 +68,7 @@ def from_config(config: Config) -> ExportSettings | None:
     """The export settings, or None when [export.mysql] has no host (export off)."""
     if not configured(config):
         return None
-    where = str(config.source) if config.source else "<settings>"
+    where = config.where
     point = config["export.mysql.point"] or socket.gethostname()
     if len(point) > MAX_NAME:
         raise ConfigError(

@@ -68,6 +68,11 @@ class Config:
         return self.values[name]
 
     @property
+    def where(self) -> str:
+        """How errors name the config: its file, or <settings> for the defaults."""
+        return describe_source(self.source)
+
+    @property
     def chip_model(self) -> str:
         """The chip's wire format: the real chip, or the one the emulator behaves as."""
         chip = self["adc.chip"]
@@ -86,11 +91,16 @@ class Config:
             if c.name == name:
                 return c
         known = ", ".join(c.name for c in self.channels)
-        where = self.source or "the default settings"
-        raise ConfigError(f"{where}: no channel named {name!r} in the config; channels: {known}")
+        raise ConfigError(
+            f"{self.where}: no channel named {name!r} in the config; channels: {known}"
+        )
 
     def chip_selects(self) -> list[int]:
         return sorted({c.cs for c in self.channels})
+
+
+def describe_source(source: Path | None) -> str:
+    return str(source) if source else "<settings>"
 
 
 def config_path(explicit: str | os.PathLike | None = None) -> Path | None:
@@ -120,7 +130,7 @@ def load(path: str | os.PathLike | None = None) -> Config:
 
 def from_dict(data: dict[str, Any], source: Path | None = None) -> Config:
     """Validate parsed TOML; `source` is only used to name the file in errors."""
-    where = str(source) if source else "<settings>"
+    where = describe_source(source)
     data = dict(data)
     raw_channels = data.pop("channels", None)
     values = {s.name: s.default for s in SETTINGS}
