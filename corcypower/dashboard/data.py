@@ -115,7 +115,7 @@ class View:
         live_ms = int(config["dashboard.live_minutes"] * 60_000)
         if live_ms > config["api.ring_seconds"] * 1000:
             raise ConfigError(
-                f"{config.source or '<settings>'}: [dashboard] live_minutes = "
+                f"{config.where}: [dashboard] live_minutes = "
                 f"{config['dashboard.live_minutes']:g}: expected at most api.ring_seconds / 60 "
                 f"= {config['api.ring_seconds'] / 60:g}"
             )
