@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from corcypower.errors import StoreError
 from corcypower.export.tables import MinuteRow, Rejected
+from corcypower.store.database import transaction
 
 MINUTE_MS = 60_000
 # A channel whose data stopped this long before the newest (a chip gone, a channel taken out of
@@ -183,14 +184,9 @@ class Outbox:
 
     @contextmanager
     def _transaction(self):
-        """BEGIN IMMEDIATE … COMMIT: short, so the daemon's writer waits a few ms at most."""
+        """A short transaction of its own, so the daemon's writer waits a few ms at most."""
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
-            yield self.conn
-            self.conn.execute("COMMIT")
-        except BaseException as exc:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
-                raise StoreError(f"{self.path}: cannot record the MySQL export: {exc}") from None
-            raise
+            with transaction(self.conn) as conn:
+                yield conn
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot record the MySQL export: {exc}") from None

@@ -50,6 +50,23 @@ def schema_version() -> int:
     return migrations()[-1][0]
 
 
+@contextmanager
+def transaction(conn: sqlite3.Connection):
+    """BEGIN IMMEDIATE … COMMIT on a connection in autocommit mode; any error rolls it back.
+
+    A COMMIT can fail too (SQLITE_FULL while writing the WAL, SQLITE_BUSY): sqlite then
+    leaves the transaction open, so it is rolled back here and the caller may retry.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
 class Database:
     """One sqlite file. The daemon holds the only read-write one; everything else reads.
 
@@ -106,21 +123,9 @@ class Database:
     def version(self) -> int:
         return self.conn.execute("PRAGMA user_version").fetchone()[0]
 
-    @contextmanager
     def atomic(self):
-        """One transaction: everything inside commits together or not at all.
-
-        A COMMIT can fail too (SQLITE_FULL while writing the WAL, SQLITE_BUSY): sqlite then
-        leaves the transaction open, so it is rolled back here and the caller may retry.
-        """
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-            self.conn.execute("COMMIT")
-        except BaseException:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-            raise
+        """One transaction: everything inside commits together or not at all."""
+        return transaction(self.conn)
 
     def migrate(self) -> list[str]:
         """Apply the migrations newer than the file, each in its own transaction."""
