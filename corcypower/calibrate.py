@@ -249,18 +249,16 @@ def chip_in_use(config: Config, probe) -> str | None:
     Two processes on one SPI device interleave their transfers: both would sample with gaps.
     The emulated chip is private to each process, so it is never in use.
     """
-    from corcypower.probe import local_url
+    from corcypower.live.address import STATE_PATH, local_url
 
     if config["adc.chip"] == "emulated":
         return None
     code, out = probe.run(["systemctl", "is-active", "mcpd.service"])
     if code == 0 and out.strip() == "active":
         return "the mcpd service is running"
-    if "api.port" in config.values:
-        url = local_url(config["api.bind"], config["api.port"], "/api/v1/state")
-        try:
-            probe.get(url, probe.timeout)
-        except OSError:
-            return None
-        return f"a daemon answers at {url}"
-    return None
+    url = local_url(config["api.bind"], config["api.port"], STATE_PATH)
+    try:
+        probe.get(url, probe.timeout)
+    except OSError:
+        return None
+    return f"a daemon answers at {url}"

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from corcypower import settings
 from corcypower.errors import CorcyPowerError
-from corcypower.probe import Probe, describe_greeting, group_name, local_url
+from corcypower.live.address import STATE_PATH, local_url
+from corcypower.probe import Probe, describe_greeting, group_name
 from corcypower.settings import Config
 
 MARKS = {True: "✓", False: "✗", None: "–"}
@@ -221,9 +222,7 @@ def check_clock(probe: Probe) -> Result:
 
 
 def check_api(config: Config, probe: Probe) -> Result:
-    if "api.port" not in config.values:
-        return Result(None, "daemon API: this version has no state API")
-    url = local_url(config["api.bind"], config["api.port"], "/api/v1/state")
+    url = local_url(config["api.bind"], config["api.port"], STATE_PATH)
     try:
         status, body = probe.get(url, probe.timeout)
     except OSError as exc:
@@ -258,10 +257,8 @@ def check_api(config: Config, probe: Probe) -> Result:
 
 
 def check_dashboard(config: Config, probe: Probe) -> Result:
-    if "dashboard.port" not in config.values:
-        return Result(None, "dashboard: this version has no dashboard")
     port = config["dashboard.port"]
-    url = local_url(config.values.get("dashboard.address", "127.0.0.1"), port)
+    url = local_url(config["dashboard.address"], port)
     try:
         probe.get(url, probe.timeout)
     except OSError as exc:
@@ -275,7 +272,7 @@ def check_dashboard(config: Config, probe: Probe) -> Result:
 
 
 def check_mysql(config: Config, probe: Probe) -> Result:
-    host = config.values.get("export.mysql.host")
+    host = config["export.mysql.host"]
     if not host:
         return Result(None, "MySQL export: not configured")
     port = config["export.mysql.port"]

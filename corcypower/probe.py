@@ -89,12 +89,6 @@ def mysql_login(config) -> str:
         central.close()
 
 
-def local_url(host: str, port: int, path: str = "/") -> str:
-    """Where to reach, from this machine, a server bound to `host`:`port`."""
-    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
-    return f"http://[{host}]:{port}{path}" if ":" in host else f"http://{host}:{port}{path}"
-
-
 def lookup_user(name: str) -> tuple[int, set[int]] | None:
     """(uid, every gid) of a user, from the system's user database; None if unknown."""
     try:

@@ -18,6 +18,7 @@ from corcypower import settings
 from corcypower.dashboard.data import View, local_zone
 from corcypower.dashboard.poller import LivePoller
 from corcypower.errors import CorcyPowerError
+from corcypower.live.address import local_url
 from corcypower.settings import Config
 
 log = logging.getLogger(__name__)
@@ -27,10 +28,7 @@ def default_state_url(config: Config) -> str:
     """dashboard.state_url, else the daemon's own API address (seen from this machine)."""
     if config["dashboard.state_url"]:
         return config["dashboard.state_url"]
-    host = config["api.bind"]
-    host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
-    host = f"[{host}]" if ":" in host else host
-    return f"http://{host}:{config['api.port']}"
+    return local_url(config["api.bind"], config["api.port"], "")
 
 
 class Dashboard:

@@ -1,4 +1,4 @@
-"""The address of a remote voltage: another device's state API and a voltage channel on it.
+"""Addresses: a remote voltage (another device's state API and a channel on it), and local URLs.
 
     voltage = "http://garage-pi:8070/api/v1/state#mains_v"
                └ the other device's state API ──┘ └ its channel
@@ -53,3 +53,9 @@ def parse(text: str) -> RemoteVoltage:
     path = parts.path if parts.path not in ("", "/") else STATE_PATH
     query = f"?{parts.query}" if parts.query else ""
     return RemoteVoltage(f"{parts.scheme}://{parts.netloc}{path}{query}", parts.fragment)
+
+
+def local_url(host: str, port: int, path: str = "/") -> str:
+    """Where to reach, from this machine, a server bound to `host`:`port`."""
+    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://[{host}]:{port}{path}" if ":" in host else f"http://{host}:{port}{path}"
