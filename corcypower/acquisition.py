@@ -164,7 +164,7 @@ class Acquisition:
         self.conversions += counts.size
         if self.bus_end is not None and block.t0 - self.bus_end > LATE_GAP_S:
             if self.batch_start is not None and block.t0 >= self.batch_start + self.batch_s:
-                self._emit_stalled()  # the stall outlasted the batch: close it where data ended
+                self.interrupt()  # the stall outlasted the batch: close it where data ended
             else:
                 self.late = True
         if self.batch_start is None:
@@ -195,10 +195,6 @@ class Acquisition:
             and self.bus_end > self.batch_start
         ):
             self._emit(min(self.bus_end, self.batch_start + self.batch_s), late=late)
-        self._restart()
-
-    def _emit_stalled(self) -> None:
-        self._emit(min(self.bus_end, self.batch_start + self.batch_s), late=True)
         self._restart()
 
     def _restart(self) -> None:
