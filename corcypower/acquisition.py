@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from corcypower.adc.mcp3xxx import MODELS
-from corcypower.adc.spi import MAX_TRANSFERS, Block, SpiTransport
+from corcypower.adc.mcp3xxx import MODELS, ChipModel
+from corcypower.adc.spi import MAX_TRANSFERS, SpiTransport
 from corcypower.analysis import Samples
 from corcypower.clock import Clock
 from corcypower.errors import SPIError
@@ -46,13 +46,35 @@ class RawBatch:
 
 
 @dataclass
+class Scans:
+    """One block, decoded: counts per scan and channel, and when each scan began."""
+
+    t: np.ndarray  # monotonic seconds; the conversion in column k came k * period later
+    counts: np.ndarray  # (scans, channels)
+    period: float  # between successive conversions
+
+    @property
+    def end(self) -> float:
+        """When the block's conversions ended (where the next would have begun)."""
+        return float(self.t[0]) + self.counts.size * self.period
+
+
+@dataclass
 class _Chip:
     transport: SpiTransport
+    model: ChipModel
     names: list[str]  # channel names in scan order
     tx: np.ndarray  # frames of one block
     scans: int
     chunks: dict[str, list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
     last_t: float = -np.inf  # time of the last sample read
+
+    def read(self) -> Scans:
+        """One block: a single ioctl, decoded."""
+        block = self.transport.read(self.tx)
+        counts = self.model.decode(block.rx).reshape(self.scans, len(self.names))
+        t = block.t0 + np.arange(self.scans) * len(self.names) * block.period
+        return Scans(t, counts, block.period)
 
 
 class Acquisition:
@@ -101,7 +123,7 @@ class Acquisition:
                 ),
             )
         tx = np.tile(frames, (scans, 1))
-        return _Chip(transport, names, tx, scans, {n: [] for n in names})
+        return _Chip(transport, self.model, names, tx, scans, {n: [] for n in names})
 
     # --- the thread ----------------------------------------------------------------
 
@@ -125,7 +147,7 @@ class Acquisition:
         while not stop.is_set():
             try:
                 for chip in self.chips:
-                    self.add_block(chip, chip.transport.read(chip.tx))
+                    self.add_block(chip, chip.read())
             except SPIError as exc:
                 self.spi_errors += 1
                 delay = BACKOFF_S[min(failures, len(BACKOFF_S) - 1)]
@@ -154,27 +176,25 @@ class Acquisition:
     def read_once(self) -> list[RawBatch]:
         """One round of blocks from every chip, then the batches that completed (no thread)."""
         for chip in self.chips:
-            self.add_block(chip, chip.transport.read(chip.tx))
+            self.add_block(chip, chip.read())
         return self.cut()
 
     # --- blocks in, batches out ----------------------------------------------------
 
-    def add_block(self, chip: _Chip, block: Block) -> None:
-        counts = self.model.decode(block.rx).reshape(chip.scans, len(chip.names))
-        self.conversions += counts.size
-        if self.bus_end is not None and block.t0 - self.bus_end > LATE_GAP_S:
-            if self.batch_start is not None and block.t0 >= self.batch_start + self.batch_s:
+    def add_block(self, chip: _Chip, block: Scans) -> None:
+        t0 = float(block.t[0])
+        self.conversions += block.counts.size
+        if self.bus_end is not None and t0 - self.bus_end > LATE_GAP_S:
+            if self.batch_start is not None and t0 >= self.batch_start + self.batch_s:
                 self.interrupt()  # the stall outlasted the batch: close it where data ended
             else:
                 self.late = True
         if self.batch_start is None:
-            self.batch_start = block.t0
-        nch = len(chip.names)
-        scan_t = block.t0 + np.arange(chip.scans) * nch * block.period
+            self.batch_start = t0
         for pos, name in enumerate(chip.names):
-            chip.chunks[name].append((scan_t + pos * block.period, counts[:, pos]))
-        chip.last_t = block.t0 + (counts.size - 1) * block.period
-        self.bus_end = block.t0 + counts.size * block.period
+            chip.chunks[name].append((block.t + pos * block.period, block.counts[:, pos]))
+        chip.last_t = block.end - block.period
+        self.bus_end = block.end
 
     def cut(self) -> list[RawBatch]:
         """The batches completed so far: every interval every chip has read past."""

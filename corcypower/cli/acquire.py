@@ -7,7 +7,6 @@ import sys
 import threading
 
 import click
-import numpy as np
 
 from corcypower import capture as capture_file
 from corcypower import settings
@@ -58,11 +57,9 @@ def capture(config_path, seconds, out_path, cs):
     """Record raw ADC counts to a capture file (CSV), from the chip or the emulator."""
     from corcypower.acquisition import Acquisition
     from corcypower.adc.chips import open_transports
-    from corcypower.adc.mcp3xxx import MODELS
     from corcypower.clock import Clock
 
     config = settings.load(config_path)
-    model = MODELS[config.chip_model]
     if cs not in config.chip_selects():
         raise CorcyPowerError(f"--cs {cs}: no channel is configured on chip select {cs}")
     clock = Clock()
@@ -71,20 +68,18 @@ def capture(config_path, seconds, out_path, cs):
     adc_channels = [config.channel(n).adc_channel for n in chip.names]
     stream = sys.stdout if out_path == "-" else open(out_path, "w", encoding="utf-8", newline="")  # noqa: SIM115
     try:
-        first = chip.transport.read(chip.tx)
+        block = chip.read()
         writer = capture_file.CaptureWriter(
-            stream, config.chip_model, first.period * 1e6, adc_channels
+            stream, config.chip_model, block.period * 1e6, adc_channels
         )
-        block, t_start = first, first.t0
+        t_start = block.t[0]
         scans = 0
         while True:
-            counts = model.decode(block.rx).reshape(chip.scans, len(adc_channels))
-            scan_t = block.t0 - t_start + np.arange(chip.scans) * len(adc_channels) * block.period
-            writer.write(scan_t, counts)
-            scans += chip.scans
-            if block.t0 + chip.scans * len(adc_channels) * block.period - t_start >= seconds:
+            writer.write(block.t - t_start, block.counts)
+            scans += len(block.t)
+            if block.end - t_start >= seconds:
                 break
-            block = chip.transport.read(chip.tx)
+            block = chip.read()
     finally:
         chip.transport.close()
         if stream is not sys.stdout:
