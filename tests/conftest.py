@@ -5,6 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# The fuzz suite (tests/fuzz/): a quick profile for every run and CI (the suite stays under
+# two minutes), and a long one on demand: pytest tests/fuzz --hypothesis-profile=long
+settings.register_profile(
+    "ci", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "long", max_examples=10_000, deadline=None, suppress_health_check=list(HealthCheck)
+)
+settings.load_profile("ci")
 
 CHANNELS = """
 [[channels]]
