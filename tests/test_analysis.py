@@ -308,7 +308,18 @@ def test_flag_names():
     assert flag_names(0) == []
     assert flag_names(FLAG_CLIPPED | FLAG_NO_CYCLES) == ["clipped", "no-cycles"]
     assert flag_names(FLAG_FLAT) == ["flat"]
-    assert set(FLAG_NAMES.values()) == {"clipped", "flat", "late", "no-cycles", "nominal-voltage"}
+    # the bits of every power.db keep their meaning; new flags take new bits
+    assert FLAG_NAMES == {
+        1: "clipped",
+        2: "flat",
+        4: "late",
+        8: "no-cycles",
+        16: "nominal-voltage",
+        32: "below-noise",
+        64: "voltage-clipped",
+        128: "voltage-below-noise",
+        256: "dead-read",
+    }
 
 
 # --- end to end: emulated chip → SPI transport → acquisition → analysis -------------------

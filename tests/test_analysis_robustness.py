@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from corcypower.analysis import (
+    FLAG_BELOW_NOISE,
     FLAG_CLIPPED,
     FLAG_FLAT,
     FLAG_NO_CYCLES,
+    FLAG_VOLTAGE_BELOW_NOISE,
     Samples,
     analyze,
     cycle_weights,
@@ -200,16 +202,17 @@ def test_flat_is_a_spread_of_at_most_one_count(spread, flat):
 
 
 def test_a_flat_voltage_has_no_cycles_and_its_currents_no_power():
-    # The AC adapter unplugged: the voltage input sits at its bias. It has no cycles and no
-    # frequency; its current channels still measure Irms (over whole nominal cycles, exact
-    # here at 50 Hz), but their power is unknown, not zero, so it is None; nothing raises.
+    # The AC adapter unplugged: the voltage input sits at its bias, within its noise. It has
+    # no cycles, no frequency, and reads 0 V; its current channels still measure Irms (over
+    # whole cycles of their own fundamental, exact here at 50 Hz), but their power is
+    # unknown, not zero, so it is None; they say why; nothing raises.
     i = Wave(10.0, 50.0, -30.0)
     inputs = [Input(voltage(), None, 2048.0), Input(current(), i, 2048.0)]
     for noise, flat in ((0.0, FLAG_FLAT), (1.0, 0)):  # exactly flat, or noisy by a few counts
         r = by_name(inputs, scan(inputs, bits=12, noise_lsb=noise))
-        assert r["v"].flags == FLAG_NO_CYCLES | flat
-        assert r["v"].frequency_hz is None and r["v"].vrms < 2 * 0.25  # 1 count of noise
-        assert r["i"].flags == FLAG_NO_CYCLES
+        assert r["v"].flags == FLAG_NO_CYCLES | FLAG_BELOW_NOISE | flat
+        assert r["v"].frequency_hz is None and r["v"].vrms == 0.0
+        assert r["i"].flags == FLAG_NO_CYCLES | FLAG_VOLTAGE_BELOW_NOISE
         assert rel(r["i"].irms, 10.0) <= lsb_bound(500.0)
         assert r["i"].real_power_w is None and r["i"].power_factor is None
 
@@ -272,7 +275,8 @@ def test_very_short_batches_do_not_raise(n):
         assert stats.n == n
         for value in stats.as_dict().values():
             assert value is None or isinstance(value, str) or math.isfinite(value)
-    assert r["v"].flags & (FLAG_NO_CYCLES if n else FLAG_FLAT)  # < 2 cycles: no frequency
+    assert r["v"].frequency_hz is None  # < 2 cycles: no frequency (nor a no-cycles flag)
+    assert not r["v"].flags & FLAG_NO_CYCLES
     if n == 0:
         assert all(s.flags == FLAG_FLAT and s.irms is None for s in r.values())
 

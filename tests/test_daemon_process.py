@@ -81,14 +81,12 @@ def test_a_signal_flushes_everything_and_exits_0_within_2_s(emulated_config, spa
     assert batches >= 2 and written == 2 * batches
     db = config.parent / "power.db"
     assert sqlite3_shell(db, "SELECT count(*) FROM batch") == [[str(written)]]
-    # the last batch ends where sampling stopped: shorter than the others, not dropped
-    durations = [
-        int(d)
-        for [d] in sqlite3_shell(
-            db, "SELECT duration_ms FROM batch WHERE channel_id = 1 ORDER BY ts"
-        )
-    ]
-    assert all(d == 500 for d in durations[:-1]) and 0 < durations[-1] <= 500
+    # batches tile time: each starts where the one before ended, on whole cycles (25 of
+    # them, within a cycle of 500 ms); the last ends where sampling stopped, not dropped
+    rows = sqlite3_shell(db, "SELECT ts, duration_ms FROM batch WHERE channel_id = 1 ORDER BY ts")
+    ts, durations = [int(r[0]) for r in rows], [int(r[1]) for r in rows]
+    assert all(b - d == a for a, b, d in zip(ts, ts[1:], durations[1:], strict=False))
+    assert all(480 <= d <= 520 for d in durations[1:-1]) and 0 < durations[-1] <= 520
 
 
 def test_kill_9_loses_at_most_the_commit_interval(emulated_config, spawn):

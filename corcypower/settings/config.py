@@ -48,6 +48,7 @@ class Channel:
     )
     phase_deg: float = 0.0
     invert: bool = False
+    noise_counts: float | None = None  # measured noise (counts RMS); None: estimated
     # another device's voltage (then `voltage` is the nominal one used while it is stale)
     remote_voltage: RemoteVoltage | None = None
 

@@ -384,6 +384,12 @@ CHANNEL_SETTINGS: list[Setting] = [
         number(-45.0, 45.0),
     ),
     Setting("invert", False, "Flip the sign: a CT clamped on backwards.", boolean),
+    Setting(
+        "noise_counts",
+        None,
+        "The input's noise in ADC counts RMS, removed in quadrature from Vrms and Irms; `corcypower calibrate CHANNEL --noise` measures it. Default: estimated from the signal itself, batch by batch.",
+        number(0.0, 100.0),
+    ),
 ]
 
 REQUIRED_CHANNEL_KEYS = ("name", "adc_channel", "kind", "scale")
