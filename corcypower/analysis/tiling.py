@@ -85,8 +85,8 @@ class Tiler:
             chunk.gap_before or abs(chunk.start - self.chunk_end) > CONTIGUOUS_S
         ):
             out += self._close(late=True)  # a chunk went missing: what was carried ends here
-        if self.boundary is None:
-            self.boundary, self.samples = chunk.start, {}
+        if self.boundary is None:  # a run starts, on a whole millisecond (see _close)
+            self.boundary, self.samples = round(chunk.start * 1000) / 1000, {}
             self.gap_before, self.late = True, False
         self.samples = _joined(self.samples, chunk.samples)
         self.chunk_end = chunk.end
@@ -108,8 +108,12 @@ class Tiler:
         return self.lead_s + MARGIN_STEPS * (max(steps) if steps else 0.0)
 
     def _close(self, late: bool) -> list[Batch]:
-        """The run ends: a last batch up to the end of its samples, whatever the phase."""
-        start, end = self.boundary, self.chunk_end
+        """The run ends: a last batch up to the end of its samples, whatever the phase.
+
+        A run starts and ends on whole milliseconds (within half of one of its samples), so
+        its rounded length is its length: only boundaries inside a run are cycles'.
+        """
+        start, end = self.boundary, round(self.chunk_end * 1000) / 1000
         self.boundary = None
         if end <= start or not any(len(s.between(start, end).t) for s in self.samples.values()):
             return []

@@ -64,6 +64,7 @@ class Config:
         self.values = values
         self.channels = channels
         self.source = source
+        self._replayed_chip: str | None = None
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
@@ -75,9 +76,29 @@ class Config:
 
     @property
     def chip_model(self) -> str:
-        """The chip's wire format: the real chip, or the one the emulator behaves as."""
+        """The chip's wire format: the real chip, or the one the emulator behaves as (by
+        default the chip of the capture it replays: an MCP3008 capture replayed as an
+        MCP3208 would read 16 times the power)."""
         chip = self["adc.chip"]
-        return self["emulator.chip"] if chip == "emulated" else chip
+        if chip != "emulated":
+            return chip
+        if self["emulator.chip"] is not None:
+            return self["emulator.chip"]
+        source = self["emulator.source"]
+        if source == "household":
+            return "mcp3208"
+        if self._replayed_chip is None:
+            from corcypower.capture import read_chip
+            from corcypower.errors import CaptureFormatError
+
+            try:
+                self._replayed_chip = read_chip(source)
+            except CaptureFormatError as exc:
+                why = str(exc).removeprefix(f"{source}: ")
+                raise ConfigError(
+                    f"{self.where}: [emulator] source = {show(source)}: {why}"
+                ) from None
+        return self._replayed_chip
 
     @property
     def spi_clock_hz(self) -> int:

@@ -120,8 +120,8 @@ SETTINGS: list[Setting] = [
     ),
     Setting(
         "emulator.chip",
-        "mcp3208",
-        'The chip the emulator behaves as when adc.chip = "emulated".',
+        None,
+        'The chip the emulator behaves as when adc.chip = "emulated": "mcp3008" or "mcp3208". Default: the capture\'s own chip when emulator.source is a capture file, else mcp3208.',
         choice("mcp3008", "mcp3208"),
     ),
     Setting(
