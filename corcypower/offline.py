@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from corcypower.adc.mcp3xxx import MODELS
 from corcypower.analysis import FLAG_FLAT, Batch, ChannelStats, Meter, Window, analyze, combine
 from corcypower.batching import capture_chunks
@@ -52,21 +54,44 @@ def capture_channels(config: Config, cap: Capture, where: str) -> tuple[list[Cha
 def analyze_capture(config: Config, cap: Capture, where: str) -> CaptureAnalysis:
     """Every batch of the capture, as `adc.batch_seconds` cuts it, and the whole."""
     channels, notes = capture_channels(config, cap, where)
-    remote = {c.name for c in channels if c.remote_voltage is not None}
-    meter = Meter(channels, MODELS[cap.chip].max_count, config["mains.frequency_hz"])
     # every column keeps its place in the scan (its time); those no channel reads are extras
     by_adc = {c.adc_channel: c.name for c in channels}
-    names = [by_adc.get(adc, f"_ch{adc}") for adc in cap.channels]
-    results = []
-    chunks = capture_chunks(
-        cap.t, cap.counts, names, cap.frame_us * 1e-6, config["adc.batch_seconds"]
+    result = measure_scans(
+        channels,
+        cap.t,
+        cap.counts,
+        [by_adc.get(adc, f"_ch{adc}") for adc in cap.channels],
+        cap.frame_us * 1e-6,
+        MODELS[cap.chip].max_count,
+        config["mains.frequency_hz"],
+        config["adc.batch_seconds"],
+        fallback={c.name for c in channels if c.remote_voltage is not None},
     )
-    for chunk in chunks:
-        results += meter.feed(chunk, fallback=remote)
+    result.notes = notes
+    return result
+
+
+def measure_scans(
+    channels: list[Channel],
+    t: np.ndarray,
+    counts: np.ndarray,
+    columns: list[str],
+    frame_s: float,
+    max_count: int,
+    mains_hz: float,
+    batch_s: float,
+    fallback=(),
+) -> CaptureAnalysis:
+    """Scans (times, (scans, columns) counts, the channel name of each column, one frame
+    apart) measured as the daemon measures its reads: chunks, tiles, Meter."""
+    meter = Meter(channels, max_count, mains_hz)
+    results = []
+    for chunk in capture_chunks(t, counts, columns, frame_s, batch_s):
+        results += meter.feed(chunk, fallback=fallback)
     summary = [
         _summary(c, [(b, stats[k]) for b, stats in results], meter) for k, c in enumerate(channels)
     ]
-    return CaptureAnalysis(results, summary, notes)
+    return CaptureAnalysis(results, summary)
 
 
 def _summary(channel: Channel, batches: list[tuple[Batch, ChannelStats]], meter: Meter):

@@ -10,8 +10,9 @@ square: Irms² measured = Irms² + σ². With no load at all, 1 to 2 counts of n
   stretches ignores one that a load switching in disturbs. `NoiseFloor` keeps each input's
   recent estimates; a measured value (`noise_counts`, written by `corcypower calibrate
   --noise`) replaces them.
-- **Remove.** σ² (the lower of this batch's estimate and the recent median, so a batch a
-  load disturbs removes no more than usual) is subtracted from the mean square.
+- **Remove.** σ² (the measured value, else the median of the recent estimates, this
+  batch's among them: a batch a load disturbs removes no more than usual) is subtracted
+  from the mean square.
 - **Below the noise.** A mean square that does not stand out of this batch's own noise
   estimate by a margin is no signal at all: flagged below-noise and reported as 0, so a
   circuit drawing nothing reads 0 A and 0 W, not the noise's RMS.
@@ -29,11 +30,14 @@ from corcypower.analysis.cycles import Window
 from corcypower.analysis.integration import GAP_FACTOR
 
 PART_SAMPLES = 200  # samples per stretch fitted (at least; whole cycles)
-PARTS = 5  # stretches per batch
+PARTS = 3  # stretches per batch: the median ignores one a load switching in disturbs
 MAX_HARMONICS = 25  # 1.25 kHz at 50 Hz: more than any household current carries in power
 BELOW_NOISE = 0.5  # a signal whose power is under half the noise's is within it
 FLOOR_COUNTS = 0.25  # a signal under a quarter count RMS is never measured
 KEEP = 120  # estimates per input NoiseFloor keeps: a minute of batches
+# A signal this large (RMS counts) has no use for its noise (at most 1e-4 of its power): its
+# estimate is skipped (and would be poor: the fit's own errors grow with the signal)
+LARGE_COUNTS = 200
 
 
 def residual_noise(t: np.ndarray, ac: np.ndarray, step: float, window: Window) -> float | None:
@@ -63,12 +67,22 @@ def _fit_residual(t, ac, step, lo, hi, period, harmonics) -> float | None:
     columns = 2 + 2 * harmonics
     if len(ts) < columns + 10 or np.any(np.diff(ts) > GAP_FACTOR * step):
         return None
-    phase = np.outer(2 * np.pi * (ts - lo) / period, np.arange(1, harmonics + 1))
+    # e^{i·h·φ} for h = 1..H by repeated products: cheaper than H cosines and sines
+    turn = np.exp(2j * np.pi * (ts - lo) / period)
+    waves = np.cumprod(np.broadcast_to(turn[:, None], (len(ts), harmonics)), axis=1)
     basis = np.column_stack(
-        [np.ones(len(ts)), (ts - (lo + hi) / 2) / (hi - lo), np.cos(phase), np.sin(phase)]
+        [np.ones(len(ts)), (ts - (lo + hi) / 2) / (hi - lo), waves.real, waves.imag]
     )
-    coef, *_ = np.linalg.lstsq(basis, xs, rcond=None)
-    rest = xs - basis @ coef
+    # normal equations (the columns are nearly orthogonal over whole cycles), summed by
+    # einsum: lstsq's SVD costs 50 times more, and a multithreaded BLAS on such small
+    # matrices spends more on its threads than on the sums (20 times, on a busy machine)
+    try:
+        coef = np.linalg.solve(
+            np.einsum("ij,ik->jk", basis, basis), np.einsum("ij,i->j", basis, xs)
+        )
+    except np.linalg.LinAlgError:
+        return None
+    rest = xs - np.einsum("ij,j->i", basis, coef)
     return float(rest @ rest / (len(ts) - columns))
 
 
@@ -109,8 +123,8 @@ def denoise(
     `own`: this batch's estimate; `recent`: NoiseFloor's; `measured`: the configured value.
     `n`: samples averaged; `floor`: the smallest power ever measured (FLOOR_COUNTS²).
     """
-    known = [x for x in (own, recent) if x is not None]
-    subtract = measured if measured is not None else (min(known) if known else 0.0)
+    known = [x for x in (measured, recent, own) if x is not None]
+    subtract = known[0] if known else 0.0
     judge = own if own is not None else subtract
     margin = max(BELOW_NOISE, 10 * math.sqrt(2 / max(n, 1))) * judge + floor
     power = mean_square - subtract

@@ -39,7 +39,13 @@ from corcypower.analysis.flags import (
     inherited,
 )
 from corcypower.analysis.integration import cycle_weights, interpolate, weighted_mean
-from corcypower.analysis.noise import FLOOR_COUNTS, NoiseFloor, denoise, residual_noise
+from corcypower.analysis.noise import (
+    FLOOR_COUNTS,
+    LARGE_COUNTS,
+    NoiseFloor,
+    denoise,
+    residual_noise,
+)
 from corcypower.analysis.offset import remove_offset
 from corcypower.analysis.samples import Samples, scaled, typical_step
 from corcypower.settings import Channel
@@ -130,15 +136,17 @@ class _Batch:
         if w.sum() <= 0:  # no time to average over (one sample): its value stands for the batch
             w = valid.astype(float) if valid is not None and valid.any() else np.ones(len(ac))
         scale2 = channel.scale**2
-        own = residual_noise(s.t, ac, step, window)
+        mean_square = weighted_mean(w, ac * ac)
+        large = mean_square > LARGE_COUNTS**2 * scale2
+        own = None if large else residual_noise(s.t, ac, step, window)
         recent = None
         if self.noise is not None:
-            recent = self.noise.get(channel.name)
             if own is not None:
                 self.noise.add(channel.name, own / scale2)
+            recent = self.noise.get(channel.name)
         measured = None if channel.noise_counts is None else channel.noise_counts**2 * scale2
         d = denoise(
-            weighted_mean(w, ac * ac),
+            mean_square,
             own,
             None if recent is None else recent * scale2,
             measured,

@@ -118,16 +118,19 @@ class Tiler:
         if end <= start or not any(len(s.between(start, end).t) for s in self.samples.values()):
             return []
         ref = reference(self.channels, self.samples, self.mains_hz)
-        return [self._batch(ref, start, end, late, self._margin())]
+        return [self._batch(ref, start, end, late, self._margin(), final=True)]
 
-    def _batch(self, ref: Reference, start: float, end: float, late: bool, margin: float) -> Batch:
+    def _batch(
+        self, ref: Reference, start: float, end: float, late: bool, margin: float, final=False
+    ) -> Batch:
         samples = {n: s.between(start - margin, end + margin) for n, s in self.samples.items()}
+        joined = ref.source == "voltage" and not self.gap_before, not final
         return Batch(
             start,
             end,
             round(end * 1000) + self.offset_ms,
             samples,
-            make_window(ref, start, end),
+            make_window(ref, start, end, joined),
             late,
             self.gap_before,
         )
