@@ -230,3 +230,70 @@ def pin_volts(wires: dict[int, tuple[Wave | None, float, float]], bits: int):
         return volts
 
     return pins
+
+
+# --- recordings: seconds of scans, measured as the daemon measures them -------------------
+
+
+def record(
+    inputs: list[Input],
+    seconds: float = 4.0,
+    rate_hz: float = 2000.0,
+    bits: int | None = 12,
+    noise_lsb: float = 0.0,
+    seed: int = 1,
+    drift_counts: float = 0.0,
+    t0: float = T0,
+):
+    """A recording as a capture file holds it: scan times, an (n_scans, inputs) array of
+    counts in scan order, and the frame between conversions. An input's wave may be any
+    function of time (a load switching); `drift_counts`: every bias moves by this much,
+    linearly, over the recording."""
+    frame = 1.0 / (rate_hz * len(inputs))
+    t = t0 + np.arange(round(seconds * rate_hz)) / rate_hz
+    rng = np.random.default_rng(seed)
+    columns = []
+    for pos, inp in enumerate(inputs):
+        ts = t + pos * frame
+        x = inp.wave(ts) if inp.wave is not None else np.zeros(len(ts))
+        x = x + noise_lsb * inp.channel.scale * rng.standard_normal(len(ts))
+        bias = inp.bias + drift_counts * (ts - t0) / seconds
+        columns.append(adc_counts(x, inp.channel.scale, bias, bits))
+    return t, np.column_stack(columns), frame
+
+
+def measure(inputs: list[Input], mains_hz: float = 50.0, batch_s: float = 0.5, **record_kw):
+    """A recording of the inputs measured as the daemon would (batches tiled on whole cycles,
+    the noise floor tracked): the whole by channel name, and the batches."""
+    from corcypower.offline import measure_scans
+
+    bits = record_kw.get("bits", 12)
+    t, counts, frame = record(inputs, **record_kw)
+    channels = [x.channel for x in inputs]
+    result = measure_scans(
+        channels,
+        t,
+        counts,
+        [c.name for c in channels],
+        frame,
+        (1 << (bits or 12)) - 1,
+        mains_hz,
+        batch_s,
+    )
+    return {s.name: s for s in result.summary}, result.batches
+
+
+@dataclass(frozen=True)
+class Step:
+    """A load switching at `at` (seconds): `before` until then, `after` from then on."""
+
+    before: Callable | None
+    after: Callable | None
+    at: float
+
+    def __call__(self, t: np.ndarray) -> np.ndarray:
+        t = np.asarray(t)
+        zero = np.zeros(len(t))
+        before = self.before(t) if self.before is not None else zero
+        after = self.after(t) if self.after is not None else zero
+        return np.where(t >= self.at, after, before)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from corcypower.analysis.integration import GAP_FACTOR, interval_means
+from corcypower.analysis.integration import GAP_FACTOR, interval_means, offset_line
 from corcypower.analysis.samples import Samples, scaled, typical_step
 from corcypower.settings import Channel
 
@@ -82,10 +82,12 @@ def find_cycles(t: np.ndarray, x: np.ndarray, scale: float, step: float, nominal
     crossings, frequency = mains_cycles(crossings, nominal_hz)
     if frequency is None:
         return np.empty(0), None
-    # again about the mean of the whole cycles: the part-cycles at the ends bias the mean of
-    # all samples, by up to 1 % of the peak, which moves every crossing by ~20 µs
+    # again about the offset of the whole cycles, a straight line (offset.py): the part-cycles
+    # at the ends bias the mean of all samples by up to 1 % of the peak, and a drifting offset
+    # moves the crossings at one end against those at the other (~20 µs either way)
+    line = offset_line(t, x, step, crossings)
     whole = (t >= crossings[0]) & (t < crossings[-1])
-    centred = x - x[whole].mean()
+    centred = x - (line if line is not None else x[whole].mean())
     again, hz = mains_cycles(
         rising_crossings(t, centred, hysteresis, GAP_FACTOR * step), nominal_hz
     )
@@ -100,14 +102,23 @@ def fundamental_hz(t: np.ndarray, x: np.ndarray, step: float, nominal_hz: float)
     the DC average out over a cycle), so a straight line through the phases gives it. A
     pulsed current's crossings jitter by a sample or more; its fundamental does not.
     """
+    hz = float(nominal_hz)
+    for _ in range(2):  # again at the frequency found: the harmonics then average out exactly
+        found = _demodulated_hz(t, x - x.mean(), step, hz)
+        if found is None or not 0.9 < found / nominal_hz < 1.1:
+            return None
+        hz = found
+    return hz
+
+
+def _demodulated_hz(t: np.ndarray, ac: np.ndarray, step: float, hz: float) -> float | None:
     if len(t) < 4:
         return None
-    cycles = int(np.floor((t[-1] - t[0]) * nominal_hz))
+    cycles = int(np.floor((t[-1] - t[0]) * hz))
     if cycles < MIN_FIT_CYCLES:
         return None
-    edges = t[0] + np.arange(cycles + 1) / nominal_hz
-    turn = np.exp(-2j * np.pi * nominal_hz * (t - t[0]))
-    ac = x - x.mean()
+    edges = t[0] + np.arange(cycles + 1) / hz
+    turn = np.exp(-2j * np.pi * hz * (t - t[0]))
     re, ok = interval_means(t, ac * turn.real, step, edges)
     im, _ = interval_means(t, ac * turn.imag, step, edges)
     z = (re + 1j * im)[ok]
@@ -116,11 +127,9 @@ def fundamental_hz(t: np.ndarray, x: np.ndarray, step: float, nominal_hz: float)
     centres = ((edges[:-1] + edges[1:]) / 2)[ok] - t[0]
     phase = np.unwrap(np.angle(z))
     slope, intercept = np.polyfit(centres, phase, 1)
-    scatter = np.std(phase - (slope * centres + intercept))
-    hz = nominal_hz + slope / (2 * np.pi)
-    if scatter > MAX_PHASE_SCATTER or not 0.9 < hz / nominal_hz < 1.1:
+    if np.std(phase - (slope * centres + intercept)) > MAX_PHASE_SCATTER:
         return None
-    return float(hz)
+    return float(hz + slope / (2 * np.pi))
 
 
 @dataclass(frozen=True)

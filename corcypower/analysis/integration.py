@@ -179,3 +179,22 @@ def _lagrange(t: np.ndarray, x: np.ndarray, nodes: np.ndarray, q: np.ndarray) ->
                 basis *= (q - tn[:, j]) / (tn[:, m] - tn[:, j])
         acc += basis * xn[:, m]
     return acc
+
+
+def offset_line(t: np.ndarray, x: np.ndarray, step: float, edges: np.ndarray) -> np.ndarray | None:
+    """The straight line through the means of x over the whole cycles between `edges`,
+    at times t: the offset and its drift (the periodic part averages out over each cycle);
+    None with fewer than 3 fully sampled cycles."""
+    means, covered = interval_means(t, x, step, edges)
+    middle = (edges[:-1] + edges[1:]) / 2 - edges[0]
+    for _ in range(2):  # once more without the cycles far off the line (a glitch in one)
+        if covered.sum() < 3:
+            return None
+        slope, offset = np.polyfit(middle[covered], means[covered], 1)
+        off = np.abs(means - (offset + slope * middle))
+        spread = np.median(off[covered])
+        far = covered & (off > 6 * spread + 1e-12 * np.abs(means).max())
+        if not far.any():
+            break
+        covered = covered & ~far
+    return offset + slope * (t - edges[0])

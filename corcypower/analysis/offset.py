@@ -12,20 +12,18 @@ from __future__ import annotations
 import numpy as np
 
 from corcypower.analysis.cycles import Window
-from corcypower.analysis.integration import cycle_weights, interval_means, weighted_mean
+from corcypower.analysis.integration import cycle_weights, offset_line, weighted_mean
 
-MIN_DRIFT_CYCLES = 3  # fewer whole cycles than this: a constant offset
+MIN_DRIFT_CYCLES = 3  # fewer whole cycles than this: a constant offset (see offset_line)
 
 
 def remove_offset(t: np.ndarray, x: np.ndarray, step: float, window: Window) -> np.ndarray:
     """x less its offset, a straight line through the means of the window's whole cycles."""
     if window.cycles >= MIN_DRIFT_CYCLES:
         edges = np.linspace(window.whole_start, window.whole_end, window.cycles + 1)
-        means, covered = interval_means(t, x, step, edges)
-        if covered.sum() >= MIN_DRIFT_CYCLES:
-            middle = (edges[:-1] + edges[1:])[covered] / 2 - window.whole_start
-            slope, offset = np.polyfit(middle, means[covered], 1)
-            return x - (offset + slope * (t - window.whole_start))
+        line = offset_line(t, x, step, edges)
+        if line is not None:
+            return x - line
     w = cycle_weights(t, window.whole_start, window.whole_end, window.cycles, step)
     if w.sum() <= 0:
         w = cycle_weights(t, window.start, window.end, 0, step)
