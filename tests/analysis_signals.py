@@ -127,16 +127,10 @@ def scan(
 ) -> dict[str, Samples]:
     """Samples of every input as the acquisition takes them: a scan converts the inputs one
     after another, a frame apart (frame = 1 / (rate · inputs)), and scans repeat at rate_hz."""
-    frame = 1.0 / (rate_hz * len(inputs))
-    k = np.arange(round(seconds * rate_hz))
-    rng = np.random.default_rng(seed)
-    out = {}
-    for pos, inp in enumerate(inputs):
-        t = t0 + k / rate_hz + pos * frame
-        x = inp.wave(t) if inp.wave is not None else np.zeros(len(t))
-        x = x + noise_lsb * inp.channel.scale * rng.standard_normal(len(t))
-        out[inp.channel.name] = Samples(t, adc_counts(x, inp.channel.scale, inp.bias, bits))
-    return out
+    t, counts, frame = record(inputs, seconds, rate_hz, bits, noise_lsb, seed, t0=t0)
+    return {
+        x.channel.name: Samples(t + pos * frame, counts[:, pos]) for pos, x in enumerate(inputs)
+    }
 
 
 def voltage(name: str = "v", scale: float = 0.25, adc_channel: int = 0) -> Channel:
