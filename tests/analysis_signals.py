@@ -291,3 +291,31 @@ class Step:
         before = self.before(t) if self.before is not None else zero
         after = self.after(t) if self.after is not None else zero
         return np.where(t >= self.at, after, before)
+
+
+def write_capture(path, inputs: list[Input], chip: str = "mcp3208", **record_kw) -> None:
+    """A recording of the inputs written as a capture file (`corcypower capture`'s format)."""
+    from corcypower.capture import CaptureWriter
+
+    t, counts, frame = record(inputs, **record_kw)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = CaptureWriter(f, chip, frame * 1e6, [x.channel.adc_channel for x in inputs])
+        writer.write(t - t[0], counts)
+
+
+HOUSE = (  # a capture of whole cycles (it loops seamlessly): 230 V, 6.5 A at PF 0.5 and harmonics
+    Wave(230.0, 50.0, 0.0, ((3, 6.9, 10.0), (5, 4.6, -30.0))),
+    Wave(6.5, 50.0, -60.0, ((3, 1.5, 200.0), (5, 0.8, 40.0))),
+)
+
+
+def house_capture(
+    path, seconds: float = 4.0, rate_hz: float = 2000.0, load=HOUSE[1]
+) -> list[Input]:
+    """HOUSE as an MCP3208 capture: mains_v on ch1, then main on ch0, half a count of noise."""
+    inputs = [
+        Input(voltage("mains_v", adc_channel=1), HOUSE[0], 2048.0),
+        Input(current("main", adc_channel=0, voltage="mains_v"), load, 2046.5),
+    ]
+    write_capture(path, inputs, seconds=seconds, rate_hz=rate_hz, noise_lsb=0.5)
+    return inputs
