@@ -8,6 +8,7 @@ are errors, and every error names the file, the key, the bad value and what was 
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import tomllib
@@ -170,6 +171,8 @@ def from_dict(data: dict[str, Any], source: Path | None = None) -> Config:
         raw_channels if raw_channels is not None else DEFAULT_CHANNELS, values, where
     )
     config = Config(values, channels, source)
+    if values["adc.sample_rate_hz"] is None:
+        values["adc.sample_rate_hz"] = auto_sample_rate(config)
     _check_rate(config, where)
     return config
 
@@ -302,6 +305,19 @@ def _voltage(entry, voltage_channels, values, where, label) -> str | float | Non
 
 FRAME_BITS = 24
 MIN_GAP_S = 2e-6  # chip-select high time plus the controller's gap between transfers
+# The default rate (docs/measurement.md, "Sample rate"): 8 kHz per channel halves P's spread
+# on dimmers and switch-mode loads against 2 kHz for a third more CPU; more channels than the
+# bus can carry at that rate share what it carries, with the kernel's 10 µs after each
+# chip-select toggle (spi.py) and 2 µs of the controller's counted
+AUTO_RATE_HZ = 8000
+AUTO_GAP_S = 12e-6
+
+
+def auto_sample_rate(config: Config) -> float:
+    """The default rate: AUTO_RATE_HZ, or what the bus carries for every channel (by 100 Hz)."""
+    per_conversion = FRAME_BITS / config.spi_clock_hz + AUTO_GAP_S
+    most = 1.0 / (per_conversion * len(config.channels))
+    return float(min(AUTO_RATE_HZ, max(200, math.floor(most / 100) * 100)))
 
 
 def frame_seconds(config: Config) -> float:

@@ -60,14 +60,14 @@ SETTINGS: list[Setting] = [
     ),
     Setting(
         "adc.sample_rate_hz",
-        2000,
-        "Samples per second of each channel (a scan reads every channel of a chip once).",
+        None,
+        "Samples per second of each channel (a scan reads every channel of a chip once). Default: 8000, or as many as the SPI bus carries for every channel (24 SPI clocks and ~12 µs a conversion): 6900 for 4 channels, 3400 for 8, 1700 for 16 on an MCP3208. Chosen by measurement: see docs/measurement.md.",
         number(200, 20_000),
     ),
     Setting(
         "adc.batch_seconds",
         0.5,
-        "Length of a batch, the unit of analysis and storage (0.5 s: 1000 samples per channel at 2000 Hz).",
+        "Length of a batch, the unit of analysis and storage; batches end on whole mains cycles, so they last this long within a cycle.",
         number(0.1, 10.0),
     ),
     Setting(

@@ -45,7 +45,8 @@ def test_one_transport_per_chip_select_on_emulated_chips(clock):
         assert isinstance(transport, SpiTransport)
         assert (transport.bus, transport.device) == (1, cs)
         assert transport.clock_hz == 1_000_000  # the MCP3208's default
-        assert transport.target_s == pytest.approx(1 / (2000 * 5))  # every channel shares the bus
+        rate = cfg["adc.sample_rate_hz"]  # 5 channels on MCP3208s: the bus carries 5500 Hz
+        assert rate == 5500 and transport.target_s == pytest.approx(1 / (rate * 5))  # shared
         transport.open()
         assert isinstance(transport.handle, EmulatedSpiDevice)
         assert transport.ioctl == transport.handle.ioctl

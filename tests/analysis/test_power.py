@@ -335,7 +335,11 @@ def test_end_to_end_60_hz_on_an_emulated_mcp3208():
         {"name": "load", "adc_channel": 5, "kind": "current", "scale": 0.01, "voltage": "mains_v"},
     ]
     config, batches = acquire(
-        {"adc": {"chip": "mcp3208"}, "mains": {"frequency_hz": 60}, "channels": channels},
+        {
+            "adc": {"chip": "mcp3208", "sample_rate_hz": 2000},
+            "mains": {"frequency_hz": 60},
+            "channels": channels,
+        },
         {0: pin_volts({3: (v, 0.1, 2048.3), 5: (i, 0.01, 2047.6)}, bits=12)},
     )
     bound = power_bound(1200.0, 1200.0)

@@ -59,9 +59,7 @@ def test_scale_from_amps():
     proposal, notes = cal.propose_scale(main, cal.stats_of(cfg, main, batches), 5.0, "A")
     assert proposal.key == "scale" and proposal.old == 0.025 and not notes
     assert proposal.new == pytest.approx(I_TRUE, rel=lsb_bound(5.0 / I_TRUE))
-    assert (
-        "reference 5 A: scale 0.025 → 0.0199" in proposal.explain and "(-20.0" in proposal.explain
-    )
+    assert "reference 5 A: scale 0.025 → 0.02" in proposal.explain and "(-20.0" in proposal.explain
 
 
 def test_scale_from_volts():
