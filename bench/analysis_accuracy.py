@@ -26,6 +26,7 @@ sys.path.insert(0, str(REPO))
 
 from corcypower.analysis import Samples, analyze  # noqa: E402
 from tests.analysis_signals import (  # noqa: E402
+    SWITCH_MODE,
     T0,
     Input,
     Step,
@@ -138,13 +139,6 @@ def single_batches() -> None:
                 print(f"  {q:<18} {e:9.2e}   {where}")
 
 
-SWITCH_MODE = (
-    (3, 0.85, 180.0),
-    (5, 0.65, 0.0),
-    (7, 0.45, 180.0),
-    (9, 0.28, 0.0),
-    (11, 0.15, 180.0),
-)
 RECORDINGS = {  # name: (voltage, current, nominal Hz, measure() arguments)
     "47.5 Hz, 1 A PF 0.8": (Wave(230.0, 47.5, 17.0), Wave(1.0, 47.5, -20.0), 50, {}),
     "52 Hz, 1 A PF 0.8": (Wave(230.0, 52.0, 17.0), Wave(1.0, 52.0, -20.0), 50, {}),

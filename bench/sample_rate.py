@@ -29,18 +29,11 @@ sys.path.insert(0, str(REPO))
 
 from bench.daemon_cpu import config_for, cpu_by_part  # noqa: E402
 from corcypower.errors import ConfigError  # noqa: E402
-from tests.analysis_signals import Input, Wave, current, measure, voltage  # noqa: E402
+from tests.analysis_signals import SWITCH_MODE, Input, Wave, current, measure, voltage  # noqa: E402
 
 RATES = (2000, 4000, 8000, 16000)
 HZ = 50.02
 V = Wave(230.0, HZ, 0.0, ((3, 4.6, 180.0), (5, 2.3, 0.0)))
-SWITCH_MODE = (
-    (3, 0.85, 180.0),
-    (5, 0.65, 0.0),
-    (7, 0.45, 180.0),
-    (9, 0.28, 0.0),
-    (11, 0.15, 180.0),
-)
 
 
 def dimmer(amps: float, firing_deg: float):

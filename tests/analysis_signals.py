@@ -25,7 +25,16 @@ from corcypower.settings import Channel
 T0 = 1000.0  # seconds: monotonic times are large, as on a Pi that has been up a while
 VREF = 3.3
 MCP3008, MCP3208 = 1023, 4095  # the largest count of each chip
-EXACT, UNQUANTISED = 1e-9, 1e-5  # relative tolerances: why, in tests/test_analysis.py
+EXACT, UNQUANTISED = 1e-9, 1e-5  # relative tolerances: why, in tests/analysis/test_power.py
+# the current harmonics of a switch-mode supply (a capacitor-input rectifier) drawing 0.55 A of
+# fundamental: narrow pulses at the voltage's peaks, 1 A RMS in all, a crest factor of 3
+SWITCH_MODE = (
+    (3, 0.85, 180.0),
+    (5, 0.65, 0.0),
+    (7, 0.45, 180.0),
+    (9, 0.28, 0.0),
+    (11, 0.15, 180.0),
+)
 
 
 @dataclass(frozen=True)

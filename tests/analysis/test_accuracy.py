@@ -15,6 +15,7 @@ import math
 import pytest
 
 from tests.analysis_signals import (
+    SWITCH_MODE,
     Input,
     Wave,
     apparent_power,
@@ -28,13 +29,6 @@ from tests.analysis_signals import (
 TOL = 1e-3  # P, Irms, Vrms
 PF_TOL = 0.002
 HZ_TOL = 0.01
-SWITCH_MODE = (
-    (3, 0.85, 180.0),
-    (5, 0.65, 0.0),
-    (7, 0.45, 180.0),
-    (9, 0.28, 0.0),
-    (11, 0.15, 180.0),
-)
 
 
 def check_pair(r, v: Wave, i: Wave, vname="v", iname="i"):
