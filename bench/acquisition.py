@@ -42,9 +42,6 @@ from bench.daemon_cpu import PARTS, config_for, cpu_by_part  # noqa: E402
 from corcypower.adc.mcp3xxx import MCP3208  # noqa: E402
 from corcypower.analysis import Meter, Samples  # noqa: E402
 from corcypower.batching import RawBatch  # noqa: E402
-from corcypower.settings.table import SETTING_BY_NAME  # noqa: E402
-
-RATE = SETTING_BY_NAME["adc.sample_rate_hz"].default
 
 
 class XferStandIn:
@@ -56,11 +53,12 @@ class XferStandIn:
 
 def original_loop(channels: int, seconds: float) -> tuple[float, float, int]:
     """(CPU s in the per-conversion loop, CPU s in the analysis, samples) of the originals' way."""
-    config = config_for(channels, Path(tempfile.gettempdir()) / "unused.db", RATE)
+    config = config_for(channels, Path(tempfile.gettempdir()) / "unused.db", None)
+    rate = config["adc.sample_rate_hz"]
     names = [c.name for c in config.channels]
     meter = Meter(config.channels, MCP3208.max_count, 50.0)
     spi = XferStandIn()
-    per_batch = int(RATE * config["adc.batch_seconds"])
+    per_batch = int(rate * config["adc.batch_seconds"])
     loop = analysis = 0.0
     samples = 0
     for b in range(int(seconds / config["adc.batch_seconds"])):
@@ -77,7 +75,7 @@ def original_loop(channels: int, seconds: float) -> tuple[float, float, int]:
         # the same analysis on the same numbers: times as the scans spaced them
         start = 1000.0 + b * config["adc.batch_seconds"]
         chunk = {
-            n: Samples(start + (np.arange(per_batch) + k / len(names)) / RATE, np.array(values[n]))
+            n: Samples(start + (np.arange(per_batch) + k / len(names)) / rate, np.array(values[n]))
             for k, n in enumerate(names)
         }
         meter.feed(RawBatch(start, start + config["adc.batch_seconds"], 0, chunk))
@@ -140,17 +138,19 @@ def main() -> None:
     parser.add_argument("--strace-seconds", type=float, default=20.0)
     parser.add_argument("--rss-seconds", type=float, default=60.0)
     args = parser.parse_args()
-    print(f"sample rate {RATE:g} Hz per channel; µs of CPU per sample (one conversion)")
+    print("µs of CPU per sample (one conversion), at the default rate for the channels")
     print(
-        f"{'channels':>8} " + " ".join(f"{p:>9}" for p in PARTS) + f" {'daemon':>9} {'core %':>7}"
+        f"{'channels':>8} {'rate Hz':>8} "
+        + " ".join(f"{p:>9}" for p in PARTS)
+        + f" {'daemon':>9} {'core %':>7}"
     )
     for channels in (2, 8):
-        r = cpu_by_part(channels, RATE, args.seconds)
+        r = cpu_by_part(channels, None, args.seconds)
         per = {k: v / r["samples"] * 1e6 for k, v in r["cpu"].items()}
         daemon = sum(v for k, v in per.items() if k != "chip")
         core = 100 * (sum(r["cpu"].values()) - r["cpu"]["chip"]) / r["seconds"]
         print(
-            f"{channels:>8} "
+            f"{channels:>8} {r['rate_hz']:8g} "
             + " ".join(f"{per[p]:9.2f}" for p in PARTS)
             + f" {daemon:9.2f} {core:6.1f}%   (ioctls per sample 1/{r['samples'] / r['ioctls']:.0f})"
         )
@@ -164,7 +164,7 @@ def main() -> None:
         )
     if args.strace_seconds > 0 and shutil.which("strace"):
         r = daemon_process(DAEMON_CONFIG, args.strace_seconds, strace=True)
-        samples = RATE * 2 * args.strace_seconds
+        samples = config_for(2, Path("x.db"), None)["adc.sample_rate_hz"] * 2 * args.strace_seconds
         calls = r["syscalls"]
         total = sum(v for k, v in calls.items() if k != "total")
         top = sorted(((v, k) for k, v in calls.items() if k != "total"), reverse=True)[:5]

@@ -27,8 +27,9 @@ from corcypower.live.ring import Ring
 PARTS = ("chip", "reading", "analysis", "store", "api")
 
 
-def config_for(channels: int, db: Path, rate_hz: float, **sections) -> settings.Config:
-    """One voltage channel and channels − 1 CTs on an emulated MCP3208."""
+def config_for(channels: int, db: Path, rate_hz: float | None, **sections) -> settings.Config:
+    """One voltage channel and channels − 1 CTs on an emulated MCP3208 (rate None: the
+    default for that many channels)."""
     tables = [{"name": "v", "adc_channel": 0, "kind": "voltage", "scale": 0.25}]
     tables += [
         {"name": f"i{k}", "adc_channel": k, "kind": "current", "scale": 0.02, "voltage": "v"}
@@ -36,7 +37,7 @@ def config_for(channels: int, db: Path, rate_hz: float, **sections) -> settings.
     ]
     return settings.from_dict(
         {
-            "adc": {"chip": "emulated", "sample_rate_hz": rate_hz},
+            "adc": {"chip": "emulated"} | ({"sample_rate_hz": rate_hz} if rate_hz else {}),
             "emulator": {"chip": "mcp3208"},
             "store": {"path": str(db)},
             "channels": tables,
@@ -59,7 +60,7 @@ class Timer:
             self.spent[self.part] += time.process_time() - t0
 
 
-def cpu_by_part(channels: int, rate_hz: float, seconds: float) -> dict:
+def cpu_by_part(channels: int, rate_hz: float | None, seconds: float) -> dict:
     """CPU seconds per part for `seconds` of signal; and samples, ioctls, batches."""
     spent = dict.fromkeys(PARTS, 0.0)
     with tempfile.TemporaryDirectory() as tmp:
@@ -97,4 +98,5 @@ def cpu_by_part(channels: int, rate_hz: float, seconds: float) -> dict:
         "ioctls": ioctls,
         "batches": daemon.batches,
         "seconds": clock.monotonic() - start,
+        "rate_hz": config["adc.sample_rate_hz"],
     }

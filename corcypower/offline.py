@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from corcypower.adc.mcp3xxx import MODELS
-from corcypower.analysis import FLAG_FLAT, Batch, ChannelStats, Meter, Window, analyze, combine
+from corcypower.analysis import FLAG_FLAT, Batch, ChannelStats, Meter, analyze, combine
 from corcypower.batching import capture_chunks
 from corcypower.capture import Capture
 from corcypower.errors import CorcyPowerError
@@ -107,7 +107,7 @@ def _summary(channel: Channel, batches: list[tuple[Batch, ChannelStats]], meter:
         if w.is_whole:
             steady.append((b.end - b.start, s))
         elif w.cycles >= 1:
-            whole = Window(w.whole_start, w.whole_end, w.whole_start, w.whole_end, w.cycles, w.hz)
+            whole = replace(w, start=w.whole_start, end=w.whole_end)
             again = analyze(
                 meter.channels, b.samples, meter.max_count, meter.mains_hz, window=whole
             )

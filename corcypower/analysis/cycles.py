@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from corcypower.analysis.integration import GAP_FACTOR, interval_means, offset_line
-from corcypower.analysis.samples import Samples, scaled, typical_step
+from corcypower.analysis.samples import Samples, line_fit, median, scaled, typical_step
 from corcypower.settings import Channel
 
 HYSTERESIS = 0.25  # of the peak: a zero crossing must swing this far on both sides
@@ -59,7 +59,7 @@ def mains_cycles(crossings: np.ndarray, nominal_hz: float) -> tuple[np.ndarray, 
         return crossings, None
     d = np.diff(crossings)
     adjacent = d[d < 1.5 / nominal_hz]
-    period = float(np.median(adjacent)) if len(adjacent) else 1.0 / nominal_hz
+    period = median(adjacent) if len(adjacent) else 1.0 / nominal_hz
     whole = (np.rint(d / period) >= 1) & (np.abs(d / period - np.rint(d / period)) <= 0.2)
     crossings = crossings[np.append(whole, False) | np.insert(whole, 0, False)]
     d = np.diff(crossings)
@@ -126,7 +126,7 @@ def _demodulated_hz(t: np.ndarray, ac: np.ndarray, step: float, hz: float) -> fl
         return None
     centres = ((edges[:-1] + edges[1:]) / 2)[ok] - t[0]
     phase = np.unwrap(np.angle(z))
-    slope, intercept = np.polyfit(centres, phase, 1)
+    slope, intercept = line_fit(centres, phase)
     if np.std(phase - (slope * centres + intercept)) > MAX_PHASE_SCATTER:
         return None
     return float(hz + slope / (2 * np.pi))
@@ -139,6 +139,7 @@ class Reference:
     crossings: np.ndarray  # rising zero crossings of the reference voltage (empty: none)
     hz: float
     source: str  # "voltage", "fitted" (a current's fundamental) or "nominal"
+    channel: str | None = None  # the voltage channel whose crossings these are
 
 
 def reference(
@@ -150,7 +151,7 @@ def reference(
         if ch.kind == "voltage" and s is not None and len(s.t) >= 2:
             crossings, hz = find_cycles(s.t, scaled(ch, s), ch.scale, typical_step(s.t), nominal_hz)
             if hz is not None:
-                return Reference(crossings, hz, "voltage")
+                return Reference(crossings, hz, "voltage", ch.name)
     currents = [
         (float(np.std(s.counts)), ch, s)
         for ch in channels
@@ -179,6 +180,7 @@ class Window:
     whole_end: float
     cycles: int
     hz: float
+    reference: Reference | None = None  # what the window follows (its crossings are reused)
 
     @property
     def is_whole(self) -> bool:
@@ -201,9 +203,9 @@ def make_window(
         first = start if on_crossings[0] and abs(inside[0] - start) < near else float(inside[0])
         last = end if on_crossings[1] and abs(inside[-1] - end) < near else float(inside[-1])
         cycles = max(1, round((last - first) * ref.hz))
-        return Window(start, end, first, last, cycles, ref.hz)
+        return Window(start, end, first, last, cycles, ref.hz, ref)
     cycles = whole_periods(start, end, ref.hz)
-    return Window(start, end, start, start + cycles / ref.hz, cycles, ref.hz)
+    return Window(start, end, start, start + cycles / ref.hz, cycles, ref.hz, ref)
 
 
 def whole_periods(start: float, end: float, hz: float) -> int:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from corcypower.analysis.samples import line_fit, median
+
 GAP_FACTOR = 3.0  # a step longer than this many sample periods is a gap
 NODES = 6  # Lagrange nodes for the voltage at the current's times (see interpolate)
 
@@ -190,9 +192,9 @@ def offset_line(t: np.ndarray, x: np.ndarray, step: float, edges: np.ndarray) ->
     for _ in range(2):  # once more without the cycles far off the line (a glitch in one)
         if covered.sum() < 3:
             return None
-        slope, offset = np.polyfit(middle[covered], means[covered], 1)
+        slope, offset = line_fit(middle[covered], means[covered])
         off = np.abs(means - (offset + slope * middle))
-        spread = np.median(off[covered])
+        spread = median(off[covered])
         far = covered & (off > 6 * spread + 1e-12 * np.abs(means).max())
         if not far.any():
             break

@@ -28,6 +28,7 @@ import numpy as np
 
 from corcypower.analysis.cycles import Window
 from corcypower.analysis.integration import GAP_FACTOR
+from corcypower.analysis.samples import median
 
 PART_SAMPLES = 200  # samples per stretch fitted (at least; whole cycles)
 PARTS = 3  # stretches per batch: the median ignores one a load switching in disturbs
@@ -58,7 +59,7 @@ def residual_noise(t: np.ndarray, ac: np.ndarray, step: float, window: Window) -
         estimate = _fit_residual(t, ac, step, lo, lo + cycles * period, period, harmonics)
         if estimate is not None:
             estimates.append(estimate)
-    return float(np.median(estimates)) if estimates else None
+    return median(estimates) if estimates else None
 
 
 def _fit_residual(t, ac, step, lo, hi, period, harmonics) -> float | None:
@@ -98,7 +99,7 @@ class NoiseFloor:
 
     def get(self, name: str) -> float | None:
         recent = self.recent.get(name)
-        return float(np.median(recent)) if recent else None
+        return median(recent) if recent else None
 
 
 @dataclass

@@ -166,7 +166,11 @@ def _voltage(batch: _Batch, ch: Channel, s: Samples) -> tuple[ChannelStats, Volt
     sig = batch.signal(ch, s, stats.n)
     stats.vrms = float(np.sqrt(sig.power))
     # the frequency of the cycles inside the window (a cycle on its edge is in both batches)
-    crossings, _ = find_cycles(s.t, scaled(ch, s), ch.scale, step, window.hz)
+    ref = window.reference
+    if ref is not None and ref.channel == ch.name:
+        crossings = ref.crossings  # found when the window was cut, in the same samples
+    else:
+        crossings, _ = find_cycles(s.t, scaled(ch, s), ch.scale, step, window.hz)
     inside = crossings[(crossings >= window.start - step) & (crossings <= window.end + step)]
     stats.frequency_hz = mains_cycles(inside, window.hz)[1]
     if sig.below:
