@@ -1,0 +1,15 @@
+"""One setting: its name, default, help and check (the tables are table.py and alerting.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    check: Callable[[Any], Any] = field(repr=False)
