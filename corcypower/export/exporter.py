@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from corcypower.clock import Clock
+from corcypower.clock import Clock, backoff
 from corcypower.errors import CorcyPowerError
 from corcypower.export.config import ExportSettings
 from corcypower.export.mysql import Central
@@ -28,14 +28,7 @@ from corcypower.export.tables import channel_records, volume_records
 
 log = logging.getLogger(__name__)
 
-FIRST_RETRY_SECONDS = 2.0
 REPEAT_LOG_SECONDS = 3600.0  # the same error again is logged at most this often
-
-
-def backoff(failures: int, cap: float, rand: Callable[[], float] = random.random) -> float:
-    """Seconds to wait after `failures` failures in a row: doubling, capped, upper-half jitter."""
-    ceiling = min(cap, FIRST_RETRY_SECONDS * 2 ** (failures - 1))
-    return ceiling * (0.5 + 0.5 * rand())
 
 
 class Exporter:
