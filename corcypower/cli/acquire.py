@@ -18,6 +18,7 @@ from corcypower.errors import CorcyPowerError
 @config_option
 def run(config_path):
     """Run the monitor: sample, analyse and store until stopped (SIGTERM or Ctrl-C)."""
+    from corcypower.alerts.service import attached
     from corcypower.daemon import Daemon, install_signal_handlers
     from corcypower.live.service import attach
 
@@ -26,7 +27,8 @@ def run(config_path):
     stop = threading.Event()
     install_signal_handlers(stop)
     daemon = Daemon(config)
-    with attach(daemon):  # the live ring, the state API and remote voltages
+    # the live ring, the state API and remote voltages; then [[alerts]] and their notifiers
+    with attach(daemon) as live, attached(daemon, live):
         daemon.run(stop)
 
 

@@ -50,6 +50,7 @@ class Exporter:
         self.failures = 0
         self.rows_sent = 0
         self.last_error: str | None = None
+        self.failing_since_ms: int | None = None  # wall time of the first failure in a row
         self._logged: tuple[str, float] | None = None  # (error, monotonic time) last logged
         self._stop = threading.Event()
         self.thread: threading.Thread | None = None
@@ -97,12 +98,15 @@ class Exporter:
             log.debug("sent %d rows to %s", sent, self.settings.target)
         self.failures = 0
         self.last_error = None
+        self.failing_since_ms = None
         self._logged = None
         return self.settings.interval_seconds
 
     def _failed(self, error: str) -> float:
         self.failures += 1
         self.last_error = error
+        if self.failing_since_ms is None:
+            self.failing_since_ms = self.clock.wall_ms()
         self.central.close()
         now = self.clock.monotonic()
         if (

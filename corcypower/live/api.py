@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -113,6 +114,9 @@ class StateAPI:
         self.clock = clock or Clock()
         self.started_ms = self.clock.wall_ms()
         self.channels = json.dumps(channels_doc(config)).encode()
+        # other parts' sections of /api/v1/state (e.g. "alerts"): name → a function of nothing
+        # answering from RAM, called at each request
+        self.parts: dict[str, Callable[[], object]] = {}
         bind, port = config["api.bind"], config["api.port"]
         try:
             self.server = ThreadingHTTPServer((bind, port), Handler)
@@ -177,6 +181,7 @@ class StateAPI:
                 for ch in batch["channels"]
             ],
         }
+        doc.update({name: part() for name, part in self.parts.items()})
         return HTTPStatus.OK, json.dumps(doc).encode()
 
     def live(self, since: int, wait: float) -> tuple[int, bytes]:

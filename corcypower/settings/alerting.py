@@ -64,6 +64,12 @@ NOTIFY_SETTINGS: list[Setting] = [
         '"starttls" (port 587: plain connection upgraded to TLS), "tls" (port 465: TLS from the start) or "none" (a local relay only).',
         choice("starttls", "tls", "none"),
     ),
+    Setting(
+        "notify.email.ca_file",
+        None,
+        "CA certificate (PEM) the SMTP server's certificate must chain to. Default: the system's CAs.",
+        text,
+    ),
     Setting("notify.email.user", None, "User name on the SMTP server. Not set: no login.", text),
     Setting(
         "notify.email.password",
