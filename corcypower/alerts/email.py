@@ -1,6 +1,6 @@
 """E-mail notifications over SMTP (smtplib): STARTTLS, TLS from the start, or a plain relay.
 
-The password follows the same rules as the MySQL one (settings/secrets.py): the variable
+The password follows the same rules as the MySQL one (settings/passwords.py): the variable
 $CORCYPOWER_SMTP_PASSWORD, else password_file, else password.
 """
 
@@ -14,7 +14,7 @@ from email.utils import formatdate, make_msgid
 
 from corcypower.alerts.notifiers import Message
 from corcypower.errors import DeliveryError
-from corcypower.settings import Config, secrets
+from corcypower.settings import Config, passwords
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,8 @@ class EmailNotifier:
 
     @classmethod
     def from_config(cls, config: Config) -> EmailNotifier:
-        password, warnings = secrets.password(
-            config, "notify.email", "the SMTP password", PASSWORD_ENV
+        password, warnings = passwords.password(
+            config, "notify.email", PASSWORD_ENV, "the SMTP password"
         )
         for warning in warnings:
             log.warning(warning)

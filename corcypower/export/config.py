@@ -10,7 +10,7 @@ import socket
 from dataclasses import dataclass
 
 from corcypower.errors import ConfigError
-from corcypower.settings import Config, secrets
+from corcypower.settings import Config, passwords
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +72,8 @@ def from_config(config: Config) -> ExportSettings | None:
             f"{MAX_NAME} characters; set a shorter point"
         )
     current = tuple(c.name for c in config.channels if c.kind == "current")
-    password, warnings = secrets.password(
-        config, "export.mysql", "the MySQL password", PASSWORD_ENV
+    password, warnings = passwords.password(
+        config, "export.mysql", PASSWORD_ENV, "the MySQL password"
     )
     for warning in warnings:
         log.warning(warning)

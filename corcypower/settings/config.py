@@ -105,9 +105,12 @@ class Config:
             f"{self.where}: no channel named {name!r} in the config; channels: {known}"
         )
 
+    def chip_selects(self) -> list[int]:
+        return sorted({c.cs for c in self.channels})
+
     @property
     def grid_channels(self) -> tuple[str, ...]:
-        """The current channels whose sum is the power from (+) or to (-) the grid: the total."""
+        """The current channels whose sum is the grid's power ([dashboard] grid_channels)."""
         currents = [c.name for c in self.channels if c.kind == "current"]
         grid = self["dashboard.grid_channels"]
         for name in grid or ():
@@ -117,9 +120,6 @@ class Config:
                     f'{self.where}: [dashboard] grid_channels: "{name}" is not a current channel ({known})'
                 )
         return tuple(currents if grid is None else grid)
-
-    def chip_selects(self) -> list[int]:
-        return sorted({c.cs for c in self.channels})
 
 
 def describe_source(source: Path | None) -> str:

@@ -1,4 +1,4 @@
-"""One setting: its name, default, help and check (the tables are table.py and alerting.py)."""
+"""One setting: its dotted name, default, help text and the check its value must pass."""
 
 from __future__ import annotations
 
