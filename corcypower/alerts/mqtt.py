@@ -1,17 +1,14 @@
 """MQTT notifications: a retained topic per alert, and a Home Assistant binary_sensor for it.
 
-Written against the daemon's MQTT publisher (corcypower/mqtt), which owns the connection:
-its publish(topic, payload, retain), its topic and discovery prefixes, its Home Assistant
-device block and availability topic, and whether it is connected (and since when).
+Through the daemon's MQTT publisher (corcypower/mqtt), which owns the connection: its
+topics.under(), publish(topic, payload, retain), add_entity() (discovery, sent again on every
+reconnection and Home Assistant birth message) and its health (connected, since_ms).
 
-    <topic_prefix>/alert/<name>     retained JSON, the webhook's payload (docs/alerts.md)
-    <discovery_prefix>/binary_sensor/<node>/alert_<name>/config   retained discovery
+    <topic_prefix>/alert/<name>    retained JSON, the webhook's payload (docs/alerts.md)
+    binary_sensor "alert_<name>"   device_class problem: on while the alert fires
 """
 
 from __future__ import annotations
-
-import json
-from typing import Protocol
 
 from corcypower.alerts.engine import FIRING
 from corcypower.alerts.notifiers import Message
@@ -19,24 +16,7 @@ from corcypower.alerts.rules import Rule
 from corcypower.errors import DeliveryError
 
 
-class Publisher(Protocol):
-    """What alerts need of the MQTT publisher."""
-
-    topic_prefix: str
-    discovery_prefix: str  # "": no discovery
-    availability_topic: str
-    node_id: str  # unique per device, for unique_ids and discovery topics
-    connected: bool
-    since_ms: int  # when it last connected or lost the connection
-
-    def publish(self, topic: str, payload: str, retain: bool = False) -> None: ...
-
-    def device(self) -> dict: ...
-
-    def on_connect(self, callback) -> None: ...
-
-
-def failing_since(publisher: Publisher) -> int | None:
+def failing_since(publisher) -> int | None:
     """When the broker became unreachable, or None while connected."""
     return None if publisher.connected else publisher.since_ms
 
@@ -46,47 +26,34 @@ class MqttNotifier:
 
     name = "mqtt"
 
-    def __init__(self, publisher: Publisher, rules: list[Rule]):
+    def __init__(self, publisher, rules: list[Rule]):
+        from corcypower.mqtt.discovery import Entity
+
         self.publisher = publisher
-        self.rules = [r for r in rules if "mqtt" in r.notify]
-        publisher.on_connect(self.announce)  # again on every (re)connect and HA birth message
+        for rule in rules:
+            if "mqtt" in rule.notify:
+                publisher.add_entity(
+                    Entity("binary_sensor", f"alert_{rule.name}", self.options(rule))
+                )
 
     def topic(self, alert: str) -> str:
-        return f"{self.publisher.topic_prefix}/alert/{alert}"
+        return self.publisher.topics.under("alert", alert)
+
+    def options(self, rule: Rule) -> dict:
+        """The binary_sensor's discovery options: on while firing, the event as attributes."""
+        return {
+            "name": f"alert {rule.name}",
+            "device_class": "problem",
+            "state_topic": self.topic(rule.name),
+            "value_template": f"{{{{ 'ON' if value_json.state == '{FIRING}' else 'OFF' }}}}",
+            "json_attributes_topic": self.topic(rule.name),
+        }
 
     def send(self, message: Message) -> None:
+        # queued by the publisher while the broker is away; but a notification that would
+        # wait in a queue for an outage's length is better retried (and given up) here
         if not self.publisher.connected:
             raise DeliveryError("mqtt: not connected to the broker")
-        payload = json.dumps(message.payload())
         # a test is not a state: it must not stay retained as the alert's last word
-        self.publisher.publish(self.topic(message.event.alert), payload, retain=not message.test)
-
-    def discovery(self) -> list[tuple[str, dict]]:
-        """(topic, payload) of each alert's binary_sensor; device_class problem: on = firing."""
-        p = self.publisher
-        out = []
-        for rule in self.rules:
-            object_id = f"alert_{rule.name}"
-            out.append(
-                (
-                    f"{p.discovery_prefix}/binary_sensor/{p.node_id}/{object_id}/config",
-                    {
-                        "name": f"Alert {rule.name}",
-                        "unique_id": f"{p.node_id}_{object_id}",
-                        "object_id": f"{p.node_id}_{object_id}",
-                        "device_class": "problem",
-                        "state_topic": self.topic(rule.name),
-                        "value_template": f"{{{{ 'ON' if value_json.state == '{FIRING}' else 'OFF' }}}}",
-                        "json_attributes_topic": self.topic(rule.name),
-                        "availability_topic": p.availability_topic,
-                        "device": p.device(),
-                    },
-                )
-            )
-        return out
-
-    def announce(self) -> None:
-        if not self.publisher.discovery_prefix:
-            return
-        for topic, payload in self.discovery():
-            self.publisher.publish(topic, json.dumps(payload), retain=True)
+        topic = self.topic(message.event.alert) + ("/test" if message.test else "")
+        self.publisher.publish(topic, message.payload(), retain=not message.test)

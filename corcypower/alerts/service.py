@@ -65,6 +65,7 @@ class AlertService:
         self.recent: deque[Event] = deque(maxlen=RECENT)
         self.stored_ms = self.clock.wall_ms()
         self.history: history.History | None = None
+        self._pruned: int | None = None
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self.run, name="alerts", daemon=True)
 
@@ -91,27 +92,35 @@ class AlertService:
         return self
 
     def run(self) -> None:
-        self._resolve_orphans()
+        self.resolve_orphans()
         next_tick = self.clock.monotonic()
-        last_prune = None
         while not self._stop.is_set():
-            try:
-                event = self.events.get(timeout=max(0.0, next_tick - self.clock.monotonic()))
-                self.handle(event)
-            except queue.Empty:
-                pass
-            if self.clock.monotonic() < next_tick:
-                continue
-            next_tick = self.clock.monotonic() + TICK_SECONDS
-            now = self.clock.wall_ms()
-            health = {server: since() for server, since in self.failing.items()}
-            for event in self.engine.tick(now, self.stored_ms, health):
-                self.handle(event)
-            for event in self.gate.due(now):
-                self.dispatch(event)
-            if last_prune is None or now - last_prune >= PRUNE_MS:
-                self._store(lambda h, now=now: h.prune(now))
-                last_prune = now
+            self.drain(timeout=max(0.0, next_tick - self.clock.monotonic()))
+            if self.clock.monotonic() >= next_tick:
+                next_tick = self.clock.monotonic() + TICK_SECONDS
+                self.tick()
+
+    def drain(self, timeout: float = 0.0) -> None:
+        """Handle the events the listener queued (waiting up to `timeout` s for the first)."""
+        try:
+            self.handle(self.events.get(timeout=timeout) if timeout else self.events.get_nowait())
+            while True:
+                self.handle(self.events.get_nowait())
+        except queue.Empty:
+            pass
+
+    def tick(self) -> None:
+        """The conditions no batch brings (stale, unreachable), held notifications now due,
+        and once a day the deletion of events older than a year."""
+        now = self.clock.wall_ms()
+        health = {server: since() for server, since in self.failing.items()}
+        for event in self.engine.tick(now, self.stored_ms, health):
+            self.handle(event)
+        for event in self.gate.due(now):
+            self.dispatch(event)
+        if self._pruned is None or now - self._pruned >= PRUNE_MS:
+            self._store(lambda h: h.prune(now))
+            self._pruned = now
 
     def handle(self, event: Event) -> None:
         """Store, log, and notify now or later (the gate)."""
@@ -140,7 +149,7 @@ class AlertService:
         except CorcyPowerError as exc:  # the database is busy or full: the event stays in the log
             log.error("alerts: %s", exc)
 
-    def _resolve_orphans(self) -> None:
+    def resolve_orphans(self) -> None:
         """Alerts left firing by the last run whose rule is gone are resolved, once."""
         now = self.clock.wall_ms()
         for name in self.orphans:
@@ -175,21 +184,24 @@ class AlertService:
         self._stop.set()
         if self.thread.is_alive():
             self.thread.join(timeout=2)
-        while True:
-            try:
-                self.handle(self.events.get_nowait())
-            except queue.Empty:
-                break
+        self.drain()
         for courier in self.couriers.values():
             courier.close(timeout=0.5)
         if self.history is not None:
             self.history.close()
 
 
-def attach(daemon, live=None, publisher=None, wait_scale: float = 1.0) -> AlertService | None:
-    """Give `daemon` its [[alerts]]: None when there are none. A bad rule raises ConfigError
-    before anything starts. `live` (live.service.attach's answer) gets the alerts into
-    /api/v1/state; `publisher` is the MQTT publisher, for notify = ["mqtt"] and unreachable."""
+def attach(daemon, live=None, publisher=None) -> AlertService | None:
+    """Give `daemon` its [[alerts]], started: None when there are none. A bad rule raises
+    ConfigError before anything starts. `live` (live.service.attach's answer) gets the alerts
+    into /api/v1/state; `publisher` is the MQTT publisher, for notify = ["mqtt"] and
+    unreachable = "mqtt"."""
+    service = prepare(daemon, live, publisher)
+    return service.start() if service is not None else None
+
+
+def prepare(daemon, live=None, publisher=None, wait_scale: float = 1.0) -> AlertService | None:
+    """attach() without starting the threads (tests drive drain() and tick() themselves)."""
     found = rules.from_config(daemon.config)
     if not found:
         return None
@@ -213,7 +225,7 @@ def attach(daemon, live=None, publisher=None, wait_scale: float = 1.0) -> AlertS
     if live is not None and getattr(live, "api", None) is not None:
         live.api.parts["alerts"] = service.state_doc
     log.info("%d alerts: %s", len(found), ", ".join(found_names(found)))
-    return service.start()
+    return service
 
 
 @contextmanager

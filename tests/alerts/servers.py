@@ -13,7 +13,7 @@ import ssl
 import subprocess
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -27,7 +27,6 @@ class Request:
     path: str
     headers: dict[str, str]
     body: bytes
-    at: float = field(default_factory=time.time)
 
 
 class Received:
@@ -35,21 +34,25 @@ class Received:
 
     def __init__(self):
         self.received: list = []
+        self.arrived: list[float] = []  # time.time() of each
         self.cond = threading.Condition()
 
     def add(self, item) -> None:
         with self.cond:
             self.received.append(item)
+            self.arrived.append(time.time())
             self.cond.notify_all()
 
     def wait(self, count: int, timeout: float = 30.0) -> list:
         """The first `count` things received, once they have arrived."""
+        return self.wait_for(lambda got: len(got) >= count, timeout)[:count]
+
+    def wait_for(self, check, timeout: float = 30.0) -> list:
+        """Everything received, once check(it) is true."""
         with self.cond:
-            if not self.cond.wait_for(lambda: len(self.received) >= count, timeout):
-                raise AssertionError(
-                    f"{len(self.received)} received after {timeout} s, expected {count}"
-                )
-            return list(self.received[:count])
+            if not self.cond.wait_for(lambda: check(self.received), timeout):
+                raise AssertionError(f"not there after {timeout} s: {self.received}")
+            return list(self.received)
 
 
 class HttpSink(Received):
