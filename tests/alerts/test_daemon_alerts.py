@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -52,6 +53,22 @@ notify = ["log", "webhook", "ntfy", "email"]
 """
 
 
+def spawn(config) -> tuple[subprocess.Popen, str]:
+    """`python mcp_rms.py --config ...`, and its state API's URL once it serves."""
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "mcp_rms.py"), "--config", str(config)],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=config.parent,
+    )
+    api = None
+    while api is None:
+        line = proc.stderr.readline()
+        assert line, "the daemon exited before its state API started"
+        api = re.search(r"state API on (http://\S+)/api/v1/state", line)
+    return proc, api.group(1)
+
+
 @pytest.fixture
 def servers(tmp_path):
     http, mail = HttpSink(), Mailbox(tmp_path)
@@ -81,23 +98,15 @@ def test_an_alert_fires_and_resolves_in_time_through_every_notifier(
         commit=0.5,
         channels=CHANNEL,
     )
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "mcp_rms.py"), "--config", str(config)],
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-    )
+    proc, api = spawn(config)
     try:
-        api = None
-        while api is None:
-            line = proc.stderr.readline()
-            assert line, "the daemon exited before its state API started"
-            api = re.search(r"state API on (http://\S+)/api/v1/state", line)
         # webhook and ntfy, firing and resolved
         http.wait_for(lambda got: all(sum(r.path == p for r in got) >= 2 for p in PATHS), 90)
         mails = mail.wait(2, timeout=30)
-        with urllib.request.urlopen(api.group(1) + "/api/v1/state", timeout=10) as answer:
+        with urllib.request.urlopen(api + "/api/v1/state", timeout=10) as answer:
             state = json.load(answer)
+        status = (Path("/proc") / str(proc.pid) / "status").read_text()
+        peak_mb = int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M).group(1)) / 1024
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
     finally:
@@ -140,6 +149,7 @@ def test_an_alert_fires_and_resolves_in_time_through_every_notifier(
     )
     assert re.search(r"WARNING .*kettle firing: main \d+ W, above 1000 W", log), log
 
+    assert peak_mb <= 60, f"the daemon's peak RSS with alerts on: {peak_mb:.1f} MB"
     assert [r["name"] for r in state["alerts"]["rules"]] == ["kettle"]
     assert state["alerts"]["recent"][-1]["state"] == "firing"
     skip_unless(shutil.which("sqlite3") is not None, "the sqlite3 shell is not installed")
@@ -148,3 +158,39 @@ def test_an_alert_fires_and_resolves_in_time_through_every_notifier(
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert shell.stdout.splitlines() == ["kettle|firing", "kettle|resolved"]
+
+
+def test_mysql_unreachable_fires_and_the_daemon_measures_on(tmp_path, emulated_config):
+    pytest.importorskip("pymysql")  # the mysql extra; tests/export says why it is missing
+    from tests.alerts.servers import free_port
+
+    http = HttpSink()
+    config = emulated_config(
+        {
+            "export.mysql": f'host = "127.0.0.1"\nport = {free_port()}\npassword = "pw"',
+            "notify.webhook": f'url = "{http.url}/hook"',
+        },
+        commit=0.5,
+        channels=CHANNEL.split("[[alerts]]")[0]
+        + '[[alerts]]\nname = "nas"\nunreachable = "mysql"\nunreachable_minutes = 0\n'
+        'for_seconds = 1\nnotify = ["webhook"]\n',
+    )
+    # ten minutes of history: closed minutes to send at once (the exporter connects only then)
+    subprocess.run(
+        [sys.executable, "-m", "corcypower", "simulate", "--config", str(config), "--days", "0.007"],
+        check=True,
+        capture_output=True,
+    )
+    proc, _ = spawn(config)
+    try:
+        [request] = http.wait(1, timeout=60)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+        http.close()
+        log = proc.stderr.read()
+    event = json.loads(request.body)
+    assert (event["alert"], event["state"], event["channel"]) == ("nas", "firing", None)
+    assert event["text"].startswith("mysql unreachable since ") and event["threshold"] == 0
+    assert "measuring goes on, export retries" in log
