@@ -177,7 +177,16 @@ def test_mysql_unreachable_fires_and_the_daemon_measures_on(tmp_path, emulated_c
     )
     # ten minutes of history: closed minutes to send at once (the exporter connects only then)
     subprocess.run(
-        [sys.executable, "-m", "corcypower", "simulate", "--config", str(config), "--days", "0.007"],
+        [
+            sys.executable,
+            "-m",
+            "corcypower",
+            "simulate",
+            "--config",
+            str(config),
+            "--days",
+            "0.007",
+        ],
         check=True,
         capture_output=True,
     )
