@@ -118,15 +118,22 @@ class Courier:
                 log.warning("%s: stopping with %s undelivered: %s", self.notifier.name, what, error)
                 return False
 
-    def close(self, timeout: float = 2.0) -> None:
-        """Let the queue drain for up to `timeout` s, then stop (a daemon thread: never waited for
-        longer; a message still undelivered is said in the log)."""
+    def drain(self, timeout: float) -> None:
+        """Wait up to `timeout` s for every queued message to be handled."""
         done = self.queue.all_tasks_done  # the queue's own condition: every message handled
         with done:
             done.wait_for(lambda: not self.queue.unfinished_tasks, timeout)
+
+    def stop(self) -> None:
+        """End the thread (a daemon thread: a send under way is not waited for long); a message
+        still undelivered is said in the log."""
         self._stop.set()
-        self.thread.join(1.0)
+        self.thread.join(0.2)
         if not self.queue.empty():
             log.warning(
                 "%s: stopped with %d notifications unsent", self.notifier.name, self.queue.qsize()
             )
+
+    def close(self, timeout: float = 2.0) -> None:
+        self.drain(timeout)
+        self.stop()

@@ -25,10 +25,13 @@ HOUR_MS = 3_600_000
 class Gate:
     """Decides, per alert, whether an event is notified now (the log is never held)."""
 
-    def __init__(self, rules: Iterable[Rule]):
+    def __init__(self, rules: Iterable[Rule], notified: Iterable[str] = ()):
+        """`notified`: alerts whose firing was notified before a restart."""
         self.rules = {r.name: r for r in rules}
         self.sent: dict[str, deque[int]] = {name: deque() for name in self.rules}
-        self.told: dict[str, bool] = dict.fromkeys(self.rules, False)  # its firing was notified
+        # whether each alert's current firing was notified (then its resolution is too)
+        notified = set(notified)
+        self.told: dict[str, bool] = {name: name in notified for name in self.rules}
         self.held: dict[str, Event] = {}
 
     def admit(self, event: Event, now_ms: int) -> list[Event]:

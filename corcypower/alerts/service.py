@@ -13,7 +13,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from corcypower.alerts import history, rules
 from corcypower.alerts.delivery import Courier
@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
 QUEUE_SIZE = 1000
 RECENT = 20  # events kept in RAM for the state API
+WAKE = None  # queued by close(): the thread stops at once instead of at its next tick
 PRUNE_MS = 86_400_000
+CLOSE_SECONDS = 0.5  # a stop gives notifications this long to go
 
 
 class AlertService:
@@ -49,10 +51,7 @@ class AlertService:
         left = history.firing(self.db_path)
         self.orphans = {name: ts for name, ts in left.items() if name not in self.rules}
         self.engine = Engine(found, {n: ts for n, ts in left.items() if n in self.rules})
-        self.gate = Gate(found)
-        for name in left:  # notified before the restart: its resolution is owed
-            if name in self.gate.told:
-                self.gate.told[name] = True
+        self.gate = Gate(found, notified=left)  # their resolutions are owed
         self.log_notifier = notifiers.get("log", LogNotifier())
         retry = daemon.config["notify.retry_minutes"]
         self.couriers = {
@@ -122,8 +121,10 @@ class AlertService:
             self._store(lambda h: h.prune(now))
             self._pruned = now
 
-    def handle(self, event: Event) -> None:
+    def handle(self, event: Event | None) -> None:
         """Store, log, and notify now or later (the gate)."""
+        if event is WAKE:
+            return
         self.recent.append(event)
         self._store(lambda h: h.record(event))
         self.log_notifier.send(self.message(event))
@@ -182,11 +183,16 @@ class AlertService:
     def close(self) -> None:
         """Stop: store the events still queued, give notifiers a moment to deliver."""
         self._stop.set()
+        with suppress(queue.Full):  # a full queue wakes the thread anyway
+            self.events.put_nowait(WAKE)
         if self.thread.is_alive():
             self.thread.join(timeout=2)
         self.drain()
+        deadline = self.clock.monotonic() + CLOSE_SECONDS  # for all notifiers together
         for courier in self.couriers.values():
-            courier.close(timeout=0.5)
+            courier.drain(max(0.0, deadline - self.clock.monotonic()))
+        for courier in self.couriers.values():
+            courier.stop()
         if self.history is not None:
             self.history.close()
 
