@@ -14,6 +14,7 @@ from typing import Any
 from corcypower.analysis import FLAG_NAMES, flag_names
 from corcypower.errors import ConfigError
 from corcypower.settings import Config
+from corcypower.settings.checks import show
 
 TOTAL = "total"
 KINDS = ("power", "flags", "stale", "unreachable")
@@ -169,7 +170,7 @@ def _channels(config: Config, name: str | None, label: str, currents_only: bool)
     if name not in allowed:
         what = "current channel" if currents_only else "channel"
         known = ", ".join(f'"{n}"' for n in [*allowed, TOTAL]) or "none configured"
-        raise ConfigError(f'{label}.channel = "{name}": expected a {what} or "total" ({known})')
+        raise ConfigError(f'{label}.channel = {show(name)}: expected a {what} or "total" ({known})')
     return (name,)
 
 
@@ -196,7 +197,7 @@ def _flags(config: Config, entry: dict[str, Any], label: str) -> dict[str, Any]:
     unknown = [f for f in wanted if f not in bits]
     if unknown or not wanted:
         raise ConfigError(
-            f"{label}.on_flags = {wanted!r}: expected health flags among "
+            f"{label}.on_flags = {show(wanted)}: expected health flags among "
             + ", ".join(f'"{n}"' for n in bits)
         )
     channel = entry["channel"]

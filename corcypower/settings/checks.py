@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +15,8 @@ def show(value: Any) -> str:
     """A value as it is written in TOML, for error messages."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return repr(value) if not isinstance(value, str) else f'"{value}"'
+    # a string as TOML (and JSON) write it: quoted, a newline as \n, so errors stay one line
+    return repr(value) if not isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 class Invalid(ValueError):
@@ -46,8 +49,12 @@ def number(low: float | None = None, high: float | None = None, integer: bool = 
         ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
         if isinstance(value, bool) or not ok_type:
             raise Invalid(f"expected {kind}{bounds}")
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise Invalid(f"expected {kind}{bounds}")
+        if (
+            not math.isfinite(value)
+            or (low is not None and value < low)
+            or (high is not None and value > high)
+        ):
+            raise Invalid(f"expected {kind}{bounds}")  # NaN compares false: refused here too
         return value if integer else float(value)
 
     return check

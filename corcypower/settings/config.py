@@ -208,7 +208,7 @@ def _tables(
         if not isinstance(given, dict):
             raise ConfigError(f"{where}: {label}: expected a table")
         if isinstance(given.get("name"), str):
-            label += f' ("{given["name"]}")'
+            label += f" ({show(given['name'])})"
         entry = {s.name: s.default for s in table.values()}
         for key, value in given.items():
             setting = table.get(key)
@@ -223,7 +223,7 @@ def _tables(
                 raise ConfigError(f"{where}: {label}: missing key {key} ({table[key].help})")
         if not NAME_PATTERN.match(entry["name"]):
             raise ConfigError(
-                f'{where}: {label}.name = "{entry["name"]}": expected 1 to 64 letters, digits, _ or -'
+                f"{where}: {label}.name = {show(entry['name'])}: expected 1 to 64 letters, digits, _ or -"
             )
         parsed.append(entry | {"_label": label})
     return parsed

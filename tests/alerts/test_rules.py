@@ -210,3 +210,45 @@ def test_windows_include_the_start_and_exclude_the_end():
     day = (9 * 60, 24 * 60)
     assert in_window(day, at(23, 59)) and not in_window(day, at(0, 0))
     assert in_window(None, at(12, 0))
+
+
+# ---- any [[alerts]] table: a rule, or one clean line naming the alert ---------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(["main", "total", "mains_v", "solar", "01:00-05:00", "24:00-01:00", "mysql"]),
+    st.lists(st.sampled_from(["flat", "clipped", "log", "webhook", "x", ""]), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+KEYS = st.sampled_from(
+    ["name", "channel", "above_w", "below_w", "on_flags", "stale_seconds", "unreachable",
+     "unreachable_minutes", "for_seconds", "active", "quiet", "notify", "max_per_hour", "bogus"]
+)  # fmt: skip
+
+
+@given(tables=st.lists(st.dictionaries(KEYS, VALUES, max_size=6), max_size=3))
+def test_any_alerts_table_is_a_rule_or_one_clean_line(tables):
+    import math
+
+    data = {"channels": [
+        {"name": "mains_v", "adc_channel": 1, "kind": "voltage", "scale": 0.25},
+        {"name": "main", "adc_channel": 0, "kind": "current", "scale": 0.02},
+    ], "alerts": [{k: v for k, v in t.items() if v is not None} for t in tables]}  # fmt: skip
+    try:
+        found = from_config(settings.from_dict(data))
+    except ConfigError as exc:
+        text = str(exc)
+        assert "\n" not in text and ("[[alerts]]" in text or "alerts:" in text), text
+        return
+    for rule in found:
+        numbers = [rule.for_ms, rule.stale_ms, rule.unreachable_ms, rule.max_per_hour]
+        numbers += [x for x in (rule.above_w, rule.below_w) if x is not None]
+        assert all(math.isfinite(x) for x in numbers)
+        assert rule.kind in ("power", "flags", "stale", "unreachable") and rule.describe()
