@@ -72,7 +72,7 @@ class Publisher:
         self._outbox: deque[tuple[str, bytes, bool]] = deque(maxlen=QUEUE_MESSAGES)
         self._lock = threading.Lock()  # the outbox and the entities, shared with other parts
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.thread: threading.Thread | None = None
         self._announce_at: float | None = None  # when to send everything again
         self._next_state = self._next_energy = 0.0
         self._retry_s = 1.0
@@ -129,8 +129,8 @@ class Publisher:
             s.discovery_prefix or "off",
         )
         self.client.connect_async(s.host, s.port, s.keepalive_seconds)
-        self._thread = threading.Thread(target=self._run, name="mqtt", daemon=True)
-        self._thread.start()
+        self.thread = threading.Thread(target=self._run, name="mqtt", daemon=True)
+        self.thread.start()
         return self
 
     def __enter__(self) -> Publisher:
@@ -142,8 +142,8 @@ class Publisher:
     def close(self) -> None:
         """Send the last states and energy, then "offline", and disconnect."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=CONNECT_TIMEOUT_S + STOP_WAIT_S + 1)
+        if self.thread is not None:
+            self.thread.join(timeout=CONNECT_TIMEOUT_S + STOP_WAIT_S + 1)
 
     # --- the thread ---------------------------------------------------------------------------
 

@@ -12,6 +12,29 @@ from pathlib import Path
 
 from tests.helpers import REPO
 
+# what the test daemon (device "testpi", a voltage and a current channel) publishes
+PREFIX = "corcypower/testpi"
+DISCOVERY = "homeassistant/sensor/corcypower_testpi"
+SENSORS = {
+    "channel_mains_v_voltage",
+    "channel_mains_v_frequency",
+    "channel_main_power",
+    "channel_main_current",
+    "channel_main_power_factor",
+    "channel_main_energy_imported",
+    "channel_main_energy_exported",
+    "total_power",
+    "total_energy_imported",
+    "total_energy_exported",
+}
+STATES = {
+    f"{PREFIX}/channel/mains_v/state",
+    f"{PREFIX}/channel/main/state",
+    f"{PREFIX}/channel/main/energy",
+    f"{PREFIX}/total/state",
+    f"{PREFIX}/total/energy",
+}
+
 
 class Daemon:
     """A running daemon; its log in daemon.log beside the config."""

@@ -10,28 +10,7 @@ import sys
 
 from tests.helpers import REPO
 from tests.mqtt.broker import Mosquitto, Subscriber, retained
-
-PREFIX = "corcypower/testpi"
-DISCOVERY = "homeassistant/sensor/corcypower_testpi"
-SENSORS = {
-    "channel_mains_v_voltage",
-    "channel_mains_v_frequency",
-    "channel_main_power",
-    "channel_main_current",
-    "channel_main_power_factor",
-    "channel_main_energy_imported",
-    "channel_main_energy_exported",
-    "total_power",
-    "total_energy_imported",
-    "total_energy_exported",
-}
-STATES = {
-    f"{PREFIX}/channel/mains_v/state",
-    f"{PREFIX}/channel/main/state",
-    f"{PREFIX}/channel/main/energy",
-    f"{PREFIX}/total/state",
-    f"{PREFIX}/total/energy",
-}
+from tests.mqtt.daemon import DISCOVERY, PREFIX, SENSORS, STATES
 
 
 def test_discovery_states_and_energy_are_published_retained(broker, mqtt_daemon):
