@@ -22,6 +22,7 @@ import json
 import logging
 import random
 import threading
+import time
 from collections import deque
 
 import paho.mqtt.client as mqtt
@@ -195,7 +196,7 @@ class Publisher:
     def _connect(self) -> None:
         try:
             self.client.reconnect()
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # refused, unreachable, unknown host, TLS
             self._retry_later()
             self._went_down(f"cannot connect: {exc}")
 
@@ -227,11 +228,11 @@ class Publisher:
         self._publish_states()
         self._publish_energy()  # the daemon has committed everything: the final totals
         info = self.client.publish(self.topics.status, OFFLINE, self.settings.qos, retain=True)
-        deadline = self.clock.monotonic() + STOP_WAIT_S
+        deadline = time.monotonic() + STOP_WAIT_S  # the network's time, not the daemon's
         while (
             not info.is_published()
             and self.client.socket() is not None
-            and self.clock.monotonic() < deadline
+            and time.monotonic() < deadline
         ):
             self.client.loop(timeout=0.05)
         self.client.disconnect()

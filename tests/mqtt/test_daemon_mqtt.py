@@ -172,3 +172,23 @@ def test_without_paho_the_daemon_says_how_to_install_it_and_measures(tmp_path, e
     assert proc.wait(timeout=30) == 0
     text = "".join(lines)
     assert "paho-mqtt is missing" in text and "pip install 'corcypower[mqtt]'" in text
+
+
+def test_the_demo_publishes_too(broker, tmp_path):
+    import importlib.util
+
+    from tests.dashboard.processes import corcypower, write_config
+    from tests.helpers import skip_unless
+
+    skip_unless(importlib.util.find_spec("bokeh") is not None, "bokeh is not installed")
+    config, _, _ = write_config(tmp_path)
+    config.write_text(config.read_text() + "\n" + broker.toml(device="demo"))
+    with Subscriber(broker, "corcypower/demo/#") as sub:
+        demo = corcypower("demo", "--config", str(config), cwd=tmp_path)
+        try:
+            demo.wait_for("CorcyPower dashboard: ")  # signals are handled from here on
+            assert sub.on("corcypower/demo/status").payload == "online"
+            assert sub.on("corcypower/demo/channel/main/state").json()["name"] == "main"
+        finally:
+            assert demo.stop() == 0, demo.output
+        sub.wait_for(lambda m: m.topic == "corcypower/demo/status" and m.payload == "offline")
