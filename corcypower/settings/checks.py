@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -46,8 +47,12 @@ def number(low: float | None = None, high: float | None = None, integer: bool = 
         ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
         if isinstance(value, bool) or not ok_type:
             raise Invalid(f"expected {kind}{bounds}")
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise Invalid(f"expected {kind}{bounds}")
+        if (
+            not math.isfinite(value)
+            or (low is not None and value < low)
+            or (high is not None and value > high)
+        ):
+            raise Invalid(f"expected {kind}{bounds}")  # NaN compares false: refused here too
         return value if integer else float(value)
 
     return check

@@ -7,6 +7,8 @@ import logging
 import socket
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from corcypower import settings
 from corcypower.errors import ConfigError
@@ -77,7 +79,7 @@ def test_the_dashboard_address_makes_the_configuration_url(tmp_path):
         ('host = "nas"\ndiscovery_prefix = "#"', 'discovery_prefix = "#": expected a topic'),
         ('host = "nas"\ndevice = "my pi"', 'device = "my pi": expected 1 to 64 letters, digits, _ or -'),
         ('host = "nas"\npublish_seconds = 0.1', "publish_seconds = 0.1: expected a number from 0.5 to 3600.0"),
-        ('host = "nas"\nenergy_seconds = 0.5', "energy_seconds = 0.5: expected a number from 1.0 to 86400.0"),
+        ('host = "nas"\nenergy_seconds = nan', "energy_seconds = nan: expected a number from 1.0 to 86400.0"),
         ('host = "nas"\nkeepalive_seconds = 2', "keepalive_seconds = 2: expected a whole number from 5 to 3600"),
         ('host = "nas"\ntls = "yes"', 'tls = "yes": expected true or false'),
         ('host = "nas"\nconfiguration_url = "pi:5006"', 'configuration_url = "pi:5006": expected a URL'),
@@ -129,3 +131,37 @@ def test_password_rules_are_the_mysql_ones(tmp_path, monkeypatch, caplog):
 def test_the_password_is_never_printed(tmp_path):
     s = load(tmp_path, 'host = "nas"\nusername = "u"\npassword = "s3cret"')
     assert "s3cret" not in repr(s) and "u@nas:1883" in repr(s)
+
+
+MQTT_KEYS = [s.name.removeprefix("mqtt.") for s in settings.SETTINGS if s.name.startswith("mqtt.")]
+VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=300),
+    st.lists(st.text(max_size=5), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+)
+
+
+@given(st.dictionaries(st.sampled_from(MQTT_KEYS), VALUES, max_size=5))
+@example({"publish_seconds": float("nan")})
+@example({"energy_seconds": float("inf"), "port": 1.5e9})
+def test_any_mqtt_section_is_a_clean_error_or_finite_settings(section):
+    section = {k: v for k, v in section.items() if v is not None}  # TOML has no null
+    section.setdefault("host", "nas")
+    try:
+        s = from_config(settings.from_dict({"mqtt": section}))
+    except ConfigError as exc:
+        assert "[mqtt]" in str(exc) and "\n" not in str(exc)
+        return
+    assert s.host and 1 <= s.port <= 65535 and s.qos in (0, 1, 2)
+    for number in (
+        s.publish_seconds,
+        s.energy_seconds,
+        s.keepalive_seconds,
+        s.reconnect_max_seconds,
+    ):
+        assert 0 < number < 1e6  # finite, bounded
+    assert "+" not in s.topic_prefix and "#" not in s.topic_prefix
