@@ -4,7 +4,6 @@ and examples that load (TOML), parse (JSON, YAML) and render (Home Assistant's t
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 
 import pytest
@@ -19,15 +18,11 @@ from corcypower.mqtt import discovery, payloads
 from corcypower.mqtt.config import PASSWORD_ENV, from_config
 from corcypower.mqtt.payloads import Topics
 from corcypower.store.totals import Energy
-from tests.helpers import REPO
+from tests.helpers import REPO, code_blocks
 from tests.live.helpers import config, get, stats
 
 DOC = (REPO / "docs" / "mqtt.md").read_text()
 README = (REPO / "README.md").read_text()
-
-
-def blocks(text: str, language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", text, re.S)
 
 
 def test_every_setting_is_named():
@@ -60,7 +55,7 @@ def test_every_entity_is_in_the_table():
 
 
 def test_the_payload_examples_have_the_fields_of_the_real_ones():
-    examples = [json.loads(b) for b in blocks(DOC, "json") if b.startswith("{")]
+    examples = [json.loads(b) for b in code_blocks(DOC, "json") if b.startswith("{")]
     volts, main = stats()
     real = [
         payloads.state(1, main),
@@ -75,7 +70,7 @@ def test_the_payload_examples_have_the_fields_of_the_real_ones():
 def test_the_toml_examples_load(text, tmp_path, monkeypatch):
     monkeypatch.setenv(PASSWORD_ENV, "pw")  # the examples' password file is not here
     (tmp_path / "broker-ca.crt").write_text("-----BEGIN CERTIFICATE-----\n")
-    examples = [b for b in blocks(text, "toml") if "[mqtt]" in b]
+    examples = [b for b in code_blocks(text, "toml") if "[mqtt]" in b]
     assert examples
     for example in examples:
         path = tmp_path / "config.toml"
@@ -84,10 +79,10 @@ def test_the_toml_examples_load(text, tmp_path, monkeypatch):
 
 
 def test_the_other_programs_examples_parse():
-    (telegraf,) = [b for b in blocks(DOC, "toml") if "mqtt_consumer" in b]
+    (telegraf,) = [b for b in code_blocks(DOC, "toml") if "mqtt_consumer" in b]
     consumer = tomllib.loads(telegraf)["inputs"]["mqtt_consumer"][0]
     assert consumer["json_time_key"] == "ts" and consumer["json_time_format"] == "unix_ms"
-    (flow,) = [json.loads(b) for b in blocks(DOC, "json") if b.startswith("[")]
+    (flow,) = [json.loads(b) for b in code_blocks(DOC, "json") if b.startswith("[")]
     assert {n["type"] for n in flow} == {"mqtt in", "debug", "mqtt-broker"}
 
 
@@ -102,7 +97,7 @@ def test_the_rest_sensors_render_from_a_real_state_answer(text):
     finally:
         api.close()
     assert status == 200
-    (example,) = [yaml.safe_load(b) for b in blocks(text, "yaml") if "rest:" in b]
+    (example,) = [yaml.safe_load(b) for b in code_blocks(text, "yaml") if "rest:" in b]
     sensors = example["rest"][0]["sensor"]
     assert example["rest"][0]["resource"].endswith("/api/v1/state")
     rendered = {
