@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -46,8 +47,12 @@ def number(low: float | None = None, high: float | None = None, integer: bool = 
         ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
         if isinstance(value, bool) or not ok_type:
             raise Invalid(f"expected {kind}{bounds}")
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise Invalid(f"expected {kind}{bounds}")
+        if (
+            not math.isfinite(value)
+            or (low is not None and value < low)
+            or (high is not None and value > high)
+        ):
+            raise Invalid(f"expected {kind}{bounds}")  # NaN compares false: refused here too
         return value if integer else float(value)
 
     return check
@@ -159,3 +164,39 @@ def volume_points(value: Any) -> dict[str, dict[str, Any]]:
             raise Invalid(f"{point!r}: expected channels = a list of one or more channel names")
         points[point] = {"channels": list(channels), "supply": spec.get("supply", "import")}
     return points
+
+
+def mqtt_topic(allow_empty: bool = False) -> Callable[[Any], str]:
+    """A topic to publish under: levels joined by "/", no wildcard (+ #), no empty level."""
+    expected = 'expected a topic such as "corcypower/garage": levels of printable characters joined by "/", without + or #'
+    if allow_empty:
+        expected += ' ("" turns it off)'
+
+    def check(value: Any) -> str:
+        if allow_empty and value == "":
+            return value
+        if (
+            not isinstance(value, str)
+            or not 1 <= len(value.encode()) <= 200
+            or not value.isprintable()
+            or any(c in value for c in "+#")
+            or "" in value.split("/")
+        ):
+            raise Invalid(expected)
+        return value
+
+    return check
+
+
+def client_id(value: Any) -> str:
+    """An MQTT client id: brokers refuse a second client with the same one."""
+    if not isinstance(value, str) or not 1 <= len(value) <= 128 or not value.isprintable():
+        raise Invalid("expected 1 to 128 printable characters, unique on the broker")
+    return value
+
+
+def identifier(value: Any) -> str:
+    """A name that can be used as-is in topics and ids: letters, digits, _ and -."""
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value):
+        raise Invalid("expected 1 to 64 letters, digits, _ or -")
+    return value
