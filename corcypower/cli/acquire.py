@@ -18,17 +18,15 @@ from corcypower.errors import CorcyPowerError
 @config_option
 def run(config_path):
     """Run the monitor: sample, analyse and store until stopped (SIGTERM or Ctrl-C)."""
-    from corcypower.alerts.service import attached
     from corcypower.daemon import Daemon, install_signal_handlers
-    from corcypower.live.service import attach
+    from corcypower.services import attach
 
     config = settings.load(config_path)
     setup_logging(config["log.level"])
     stop = threading.Event()
     install_signal_handlers(stop)
     daemon = Daemon(config)
-    # the live ring, the state API and remote voltages; then [[alerts]] and their notifiers
-    with attach(daemon) as live, attached(daemon, live):
+    with attach(daemon):  # the live ring, the state API, remote voltages and MQTT
         daemon.run(stop)
 
 

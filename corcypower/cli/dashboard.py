@@ -73,9 +73,8 @@ def dashboard(config_path, port, address):
 @address_option
 def demo(config_path, port, address):
     """Run the monitor on the emulated chip and its dashboard, and print the URL."""
-    from corcypower.alerts.service import attached
     from corcypower.daemon import Daemon
-    from corcypower.live.service import attach
+    from corcypower.services import attach
 
     config = settings.load(config_path)
     setup_logging(config["log.level"])
@@ -84,7 +83,7 @@ def demo(config_path, port, address):
         config.values["store.path"] = "power-demo.db"
     daemon = Daemon(config)
     stop = threading.Event()
-    with attach(daemon, required=True) as live, attached(daemon, live):
+    with attach(daemon, required=True):
         thread = threading.Thread(target=daemon.run, args=(stop,), name="daemon")
         thread.start()
         try:

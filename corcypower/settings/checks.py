@@ -189,6 +189,28 @@ def word_list(*options: str) -> Callable[[Any], list[str]]:
     return check
 
 
+def mqtt_topic(allow_empty: bool = False) -> Callable[[Any], str]:
+    """A topic to publish under: levels joined by "/", no wildcard (+ #), no empty level."""
+    expected = 'expected a topic such as "corcypower/garage": levels of printable characters joined by "/", without + or #'
+    if allow_empty:
+        expected += ' ("" turns it off)'
+
+    def check(value: Any) -> str:
+        if allow_empty and value == "":
+            return value
+        if (
+            not isinstance(value, str)
+            or not 1 <= len(value.encode()) <= 200
+            or not value.isprintable()
+            or any(c in value for c in "+#")
+            or "" in value.split("/")
+        ):
+            raise Invalid(expected)
+        return value
+
+    return check
+
+
 def web_url(value: Any) -> str:
     """An http(s) URL kept exactly as written (a webhook's path may end in /)."""
     if not isinstance(value, str) or not URL.fullmatch(value):
@@ -225,3 +247,17 @@ def clock_window(value: Any) -> tuple[int, int]:
     if start == end % (24 * 60):
         raise Invalid(expected + "; start and end must differ (leave it out for all day)")
     return start, end
+
+
+def client_id(value: Any) -> str:
+    """An MQTT client id: brokers refuse a second client with the same one."""
+    if not isinstance(value, str) or not 1 <= len(value) <= 128 or not value.isprintable():
+        raise Invalid("expected 1 to 128 printable characters, unique on the broker")
+    return value
+
+
+def identifier(value: Any) -> str:
+    """A name that can be used as-is in topics and ids: letters, digits, _ and -."""
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value):
+        raise Invalid("expected 1 to 64 letters, digits, _ or -")
+    return value

@@ -1,7 +1,8 @@
 """The table of settings: (name, default, help, check) for every key, and for [[channels]].
 
-Defaults, validation (config.py) and the docs (docs.py, docs/settings.md) all come from here;
-the settings of alerts ([notify.*] and [[alerts]]) are in alerting.py.
+Defaults, validation (config.py) and the docs (docs.py, docs/settings.md) all come from here.
+The [mqtt] section has its own module (mqtt_table.py), listed here in its place, and so do the
+settings of alerts ([notify.*] and [[alerts]], alerting.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from corcypower.settings.checks import (
     time_zone,
     volume_points,
 )
+from corcypower.settings.mqtt_table import MQTT_SETTINGS
 from corcypower.settings.setting import Setting
 
 # The SPI clock each chip is specified for at 3.3 V (datasheets, "fCLK" at VDD = 2.7 V).
@@ -333,6 +335,7 @@ SETTINGS: list[Setting] = [
         "Longest wait between retries after failures (the wait doubles from 2 s, with jitter).",
         number(1.0, 86_400.0),
     ),
+    *MQTT_SETTINGS,
     Setting("log.level", "info", "Log level: debug, info, warning or error.", log_level),
     *NOTIFY_SETTINGS,
 ]
