@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import socket
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -29,8 +28,11 @@ STATE_TAG = {FIRING: "rotating_light", "resolved": "white_check_mark"}
 
 
 def device_name(config: Config) -> str:
-    """This device as notifications name it: its MySQL point, else the host name."""
-    return config["export.mysql.point"] or socket.gethostname()
+    """This device as notifications name it: as in MQTT and Home Assistant ([mqtt] device,
+    else the MySQL point, else the host name)."""
+    from corcypower.mqtt.config import default_device  # standard library only
+
+    return config["mqtt.device"] or default_device(config)
 
 
 def local_iso(ts_ms: int) -> str:

@@ -82,9 +82,9 @@ def test(name, config_path):
     message = Message(event, device_name(config), rule.describe(), test=True)
     notifiers = build(config, set(rule.notify))
     if "mqtt" in rule.notify:
-        from corcypower.alerts.mqtt import test_notifier
+        from corcypower.alerts.mqtt import OneShotNotifier
 
-        notifiers["mqtt"] = test_notifier(config)
+        notifiers["mqtt"] = OneShotNotifier(config)
     failed = 0
     for target in rule.notify:
         try:
