@@ -69,6 +69,12 @@ def spawn(config) -> tuple[subprocess.Popen, str]:
     return proc, api.group(1)
 
 
+def peak_rss_mb(pid: int) -> float:
+    """A process's peak resident memory so far (VmHWM), in MB."""
+    status = (Path("/proc") / str(pid) / "status").read_text()
+    return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M).group(1)) / 1024
+
+
 @pytest.fixture
 def servers(tmp_path):
     http, mail = HttpSink(), Mailbox(tmp_path)
@@ -105,8 +111,7 @@ def test_an_alert_fires_and_resolves_in_time_through_every_notifier(
         mails = mail.wait(2, timeout=30)
         with urllib.request.urlopen(api + "/api/v1/state", timeout=10) as answer:
             state = json.load(answer)
-        status = (Path("/proc") / str(proc.pid) / "status").read_text()
-        peak_mb = int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M).group(1)) / 1024
+        peak_mb = peak_rss_mb(proc.pid)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
     finally:

@@ -12,7 +12,15 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from corcypower.cli import cli
 from tests.alerts.servers import HttpSink
-from tests.alerts.test_daemon_alerts import CHANNEL, FOR_S, LIMIT_W, SLACK_S, on_off_capture, spawn
+from tests.alerts.test_daemon_alerts import (
+    CHANNEL,
+    FOR_S,
+    LIMIT_W,
+    SLACK_S,
+    on_off_capture,
+    peak_rss_mb,
+    spawn,
+)
 from tests.mqtt.broker import Mosquitto, Subscriber, retained
 from tests.mqtt.needs import paho_and_mosquitto_or_skip
 
@@ -69,6 +77,7 @@ def test_an_alert_over_mqtt_with_its_binary_sensor_and_the_broker_outage(tmp_pat
                 fired.at,
             )
             held = retained(broker, f"{PREFIX}/alert/#")
+            peak_mb = peak_rss_mb(proc.pid)
             broker.stop()  # the broker goes away: the "broker" alert fires through the webhook
             [down] = http.wait(1, timeout=30)
             broker.start()
@@ -89,6 +98,7 @@ def test_an_alert_over_mqtt_with_its_binary_sensor_and_the_broker_outage(tmp_pat
     assert (
         discovery["state_topic"] == discovery["json_attributes_topic"] == f"{PREFIX}/alert/kettle"
     )
+    assert peak_mb <= 60, f"the daemon's peak RSS with MQTT and alerts on: {peak_mb:.1f} MB"
     assert discovery["availability_topic"] == f"{PREFIX}/status"
     assert discovery["device"]["identifiers"] == ["corcypower_testpi"]
     on, off = fired.json(), resolved.json()
