@@ -7,26 +7,19 @@ import pytest
 from corcypower import settings
 from corcypower.alerts.rules import from_config, in_window
 from corcypower.errors import ConfigError
+from tests.conftest import CHANNELS as CONFTEST_CHANNELS
 
-CHANNELS = """
-[[channels]]
-name = "mains_v"
-adc_channel = 1
-kind = "voltage"
-scale = 0.25
-
-[[channels]]
-name = "main"
-adc_channel = 0
-kind = "current"
-scale = 0.02
-
+# the conftest's mains voltage and CT, and a second CT
+CHANNELS = (
+    CONFTEST_CHANNELS
+    + """
 [[channels]]
 name = "solar"
 adc_channel = 2
 kind = "current"
 scale = 0.02
 """
+)
 
 
 def load(tmp_path, alerts: str, extra: str = ""):
