@@ -116,6 +116,12 @@ def daemon_process(config_text: str, seconds: float, strace: bool, warm_s: float
     return out
 
 
+def daemon_rss(seconds: float, extra: str = "") -> dict:
+    """The daemon's memory (kB) and CPU after `seconds`; `extra`: more config, e.g. [[alerts]]
+    (bench/alerts.py)."""
+    return daemon_process(DAEMON_CONFIG + extra, seconds, strace=False, warm_s=0.0)
+
+
 def _strace_counts(text: str) -> dict[str, int]:
     counts = {}
     for line in text.splitlines():
@@ -175,7 +181,7 @@ def main() -> None:
             + "), plus 1 SPI ioctl per 255 scans on a Pi"
         )
     if args.rss_seconds > 0:
-        mem = daemon_process(DAEMON_CONFIG, args.rss_seconds, strace=False, warm_s=0.0)
+        mem = daemon_rss(args.rss_seconds)
         print(
             f"\ndaemon process after {args.rss_seconds:g} s: RSS {mem['VmRSS'] / 1024:.1f} MB, "
             f"peak {mem['VmHWM'] / 1024:.1f} MB, CPU {mem['cpu_percent']} % of one core "

@@ -27,7 +27,9 @@ from corcypower.live.ring import Ring
 PARTS = ("chip", "reading", "analysis", "store", "api")
 
 
-def config_for(channels: int, db: Path, rate_hz: float | None, **sections) -> settings.Config:
+def config_for(
+    channels: int, db: Path, rate_hz: float | None = None, **sections
+) -> settings.Config:
     """One voltage channel and channels − 1 CTs on an emulated MCP3208 (rate None: the
     default for that many channels)."""
     tables = [{"name": "v", "adc_channel": 0, "kind": "voltage", "scale": 0.25}]
