@@ -190,18 +190,14 @@ class Window:
 def make_window(
     ref: Reference, start: float, end: float, on_crossings: tuple[bool, bool] = (True, True)
 ) -> Window:
-    """The window [start, end) with its whole cycles: between the reference's first and last
-    crossing inside it, else whole periods of its frequency from `start`.
-
-    An end `on_crossings` (where two batches meet, not where sampling began or stopped) is a
-    crossing: the one found within a quarter cycle of it, a few µs away in other samples."""
-    near = 0.25 / ref.hz
-    inside = ref.crossings[(ref.crossings >= start - near) & (ref.crossings <= end + near)]
-    inside = inside[(inside >= start) | on_crossings[0]]
-    inside = inside[(inside <= end) | on_crossings[1]]
-    if len(inside) >= 2:
-        first = start if on_crossings[0] and abs(inside[0] - start) < near else float(inside[0])
-        last = end if on_crossings[1] and abs(inside[-1] - end) < near else float(inside[-1])
+    """The window [start, end) with its whole cycles: between its ends where they are the
+    reference's crossings (`on_crossings`: where two batches meet, cut there, not where
+    sampling began or stopped), else its first and last crossing inside; without crossings,
+    whole periods of the reference's frequency from `start`."""
+    inside = ref.crossings[(ref.crossings >= start) & (ref.crossings <= end)]
+    first = start if on_crossings[0] else (float(inside[0]) if len(inside) else None)
+    last = end if on_crossings[1] else (float(inside[-1]) if len(inside) else None)
+    if first is not None and last is not None and (last - first) * ref.hz >= 0.5:
         cycles = max(1, round((last - first) * ref.hz))
         return Window(start, end, first, last, cycles, ref.hz, ref)
     cycles = whole_periods(start, end, ref.hz)

@@ -71,6 +71,7 @@ class Tiler:
         leads = [abs(c.phase_deg) for c in self.channels if c.kind == "current"]
         self.lead_s = max(leads, default=0.0) / (360.0 * mains_hz * 0.9)  # at 10 % slow mains
         self.boundary: float | None = None  # where the next batch starts; None: no run
+        self.on_crossing = False  # the boundary is a crossing of the reference voltage
         self.samples: dict[str, Samples] = {}  # the carry, then the carry and the new chunk
         self.chunk_end = 0.0
         self.offset_ms = 0  # wall clock ms − monotonic ms, from the last chunk
@@ -87,7 +88,7 @@ class Tiler:
             out += self._close(late=True)  # a chunk went missing: what was carried ends here
         if self.boundary is None:  # a run starts, on a whole millisecond (see _close)
             self.boundary, self.samples = round(chunk.start * 1000) / 1000, {}
-            self.gap_before, self.late = True, False
+            self.gap_before, self.late, self.on_crossing = True, False, False
         self.samples = _joined(self.samples, chunk.samples)
         self.chunk_end = chunk.end
         self.offset_ms = chunk.end_wall_ms - round(chunk.end * 1000)
@@ -96,11 +97,12 @@ class Tiler:
             return out + self._close(self.late)
         ref = reference(self.channels, self.samples, self.mains_hz)
         margin = self._margin()
-        end = next_boundary(ref, self.boundary, chunk.end - margin)
+        end, on_crossing = next_boundary(ref, self.boundary, chunk.end - margin)
         if end is not None:
-            out.append(self._batch(ref, self.boundary, end, self.late, margin))
+            out.append(self._batch(ref, end, self.late, margin, on_crossing))
             self.samples = {n: s.between(end - margin, np.inf) for n, s in self.samples.items()}
-            self.boundary, self.gap_before, self.late = end, False, False
+            self.boundary, self.on_crossing = end, on_crossing
+            self.gap_before, self.late = False, False
         return out
 
     def _margin(self) -> float:
@@ -114,39 +116,43 @@ class Tiler:
         its rounded length is its length: only boundaries inside a run are cycles'.
         """
         start, end = self.boundary, round(self.chunk_end * 1000) / 1000
-        self.boundary = None
         if end <= start or not any(len(s.between(start, end).t) for s in self.samples.values()):
+            self.boundary = None
             return []
         ref = reference(self.channels, self.samples, self.mains_hz)
-        return [self._batch(ref, start, end, late, self._margin(), final=True)]
+        batch = self._batch(ref, end, late, self._margin(), end_on_crossing=False)
+        self.boundary = None
+        return [batch]
 
     def _batch(
-        self, ref: Reference, start: float, end: float, late: bool, margin: float, final=False
+        self, ref: Reference, end: float, late: bool, margin: float, end_on_crossing: bool
     ) -> Batch:
+        """The batch from the boundary to `end`."""
+        start = self.boundary
         samples = {n: s.between(start - margin, end + margin) for n, s in self.samples.items()}
-        joined = ref.source == "voltage" and not self.gap_before, not final
         return Batch(
             start,
             end,
             round(end * 1000) + self.offset_ms,
             samples,
-            make_window(ref, start, end, joined),
+            make_window(ref, start, end, (self.on_crossing, end_on_crossing)),
             late,
             self.gap_before,
         )
 
 
-def next_boundary(ref: Reference, start: float, limit: float) -> float | None:
-    """Where a batch from `start` ends: the reference's last crossing before `limit` (at
-    least half a cycle on), else the last whole period of its frequency; None: too short."""
+def next_boundary(ref: Reference, start: float, limit: float) -> tuple[float | None, bool]:
+    """Where a batch from `start` ends, and whether that is a crossing: the reference's last
+    crossing before `limit` (at least half a cycle on), else the last whole period of its
+    frequency; None: too short."""
     if limit <= start:
-        return None
+        return None, False
     if ref.source == "voltage":
         later = ref.crossings[(ref.crossings > start + 0.5 / ref.hz) & (ref.crossings <= limit)]
         if len(later):
-            return float(later[-1])
+            return float(later[-1]), True
     cycles = whole_periods(start, limit, ref.hz)
-    return start + cycles / ref.hz if cycles >= 1 else None
+    return (start + cycles / ref.hz if cycles >= 1 else None), False
 
 
 def _joined(carry: Mapping[str, Samples], new: Mapping[str, Samples]) -> dict[str, Samples]:
