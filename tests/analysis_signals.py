@@ -221,6 +221,26 @@ def acquire(config: dict, pins: dict[int, Callable], batches: int = 2) -> list:
     return cfg, out
 
 
+def two_chips(v: Wave, i: Wave, v2: Wave, i2: Wave, batches: int, **adc):
+    """Chunks of the real chain with two emulated MCP3208s taking turns, each with a voltage
+    and a CT: v, i on CE0 (ch0, ch1), v2, i2 on CE1 (ch0, ch4)."""
+    channels = [
+        {"name": "v", "adc_channel": 0, "kind": "voltage", "scale": 0.25},
+        {"name": "i", "adc_channel": 1, "kind": "current", "scale": 0.02, "voltage": "v"},
+        {"name": "v2", "adc_channel": 0, "kind": "voltage", "scale": 0.25, "cs": 1},
+        {"name": "i2", "adc_channel": 4, "kind": "current", "scale": 0.01, "cs": 1},
+    ]
+    channels[-1]["voltage"] = "v2"
+    return acquire(
+        {"adc": {"chip": "mcp3208", **adc}, "channels": channels},
+        {
+            0: pin_volts({0: (v, 0.25, 2048.0), 1: (i, 0.02, 2048.0)}, bits=12),
+            1: pin_volts({0: (v2, 0.25, 2040.0), 4: (i2, 0.01, 2050.0)}, bits=12),
+        },
+        batches,
+    )
+
+
 def pin_volts(wires: dict[int, tuple[Wave | None, float, float]], bits: int):
     """An emulated chip's inputs: ADC channel -> (wave, scale, bias counts); others sit at mid-scale."""
 

@@ -29,17 +29,16 @@ from tests.analysis_signals import (
     UNQUANTISED,
     Input,
     Wave,
-    acquire,
     assert_power,
     by_name,
     current,
     lsb_bound,
-    pin_volts,
     power_bound,
     real_power,
     rel,
     scan,
     turns,
+    two_chips,
     voltage,
 )
 
@@ -143,26 +142,7 @@ def test_two_emulated_chips_end_to_end():
     # voltage and a current channel; quantised, so the LSB bounds apply.
     v, i, _ = pair(hz=49.9)
     v2, i2 = Wave(231.0, 49.9, v.phase_deg), Wave(4.0, 49.9, v.phase_deg + 170.0)
-    channels = [
-        {"name": "v", "adc_channel": 0, "kind": "voltage", "scale": 0.25},
-        {"name": "i", "adc_channel": 1, "kind": "current", "scale": 0.02, "voltage": "v"},
-        {"name": "v2", "adc_channel": 0, "kind": "voltage", "scale": 0.25, "cs": 1},
-        {
-            "name": "i2",
-            "adc_channel": 4,
-            "kind": "current",
-            "scale": 0.01,
-            "cs": 1,
-            "voltage": "v2",
-        },
-    ]
-    config, batches = acquire(
-        {"adc": {"chip": "mcp3208"}, "channels": channels},
-        {
-            0: pin_volts({0: (v, 0.25, 2048.0), 1: (i, 0.02, 2048.0)}, bits=12),
-            1: pin_volts({0: (v2, 0.25, 2040.0), 4: (i2, 0.01, 2050.0)}, bits=12),
-        },
-    )
+    config, batches = two_chips(v, i, v2, i2, batches=2)
     for batch in batches:
         r = {s.name: s for s in analyze(config.channels, batch.samples, MCP3208, 50.0)}
         for vn, iname, vw, iw, scale in (("v", "i", v, i, 0.02), ("v2", "i2", v2, i2, 0.01)):

@@ -171,31 +171,11 @@ def test_a_clipped_voltage_is_flagged_on_its_currents_too():
 def test_two_chips_taking_turns_are_tiled_on_the_first_ones_cycles():
     # a second chip on CE1: each chip sees every other cycle; the batches follow the first
     # chip's voltage, and each chip's stretches are made whole cycles inside them
-    from tests.analysis_signals import acquire, pin_volts, real_power
+    from tests.analysis_signals import real_power, two_chips
 
     v, i = Wave(230.0, 49.9, 33.0), Wave(10.0, 49.9, -27.0)
     v2, i2 = Wave(231.0, 49.9, 33.0), Wave(4.0, 49.9, 203.0)
-    channels = [
-        {"name": "v", "adc_channel": 0, "kind": "voltage", "scale": 0.25},
-        {"name": "i", "adc_channel": 1, "kind": "current", "scale": 0.02, "voltage": "v"},
-        {"name": "v2", "adc_channel": 0, "kind": "voltage", "scale": 0.25, "cs": 1},
-        {
-            "name": "i2",
-            "adc_channel": 4,
-            "kind": "current",
-            "scale": 0.01,
-            "cs": 1,
-            "voltage": "v2",
-        },
-    ]
-    config, chunks = acquire(
-        {"adc": {"chip": "mcp3208", "sample_rate_hz": 2000}, "channels": channels},
-        {
-            0: pin_volts({0: (v, 0.25, 2048.0), 1: (i, 0.02, 2048.0)}, bits=12),
-            1: pin_volts({0: (v2, 0.25, 2040.0), 4: (i2, 0.01, 2050.0)}, bits=12),
-        },
-        batches=10,
-    )
+    config, chunks = two_chips(v, i, v2, i2, batches=10, sample_rate_hz=2000)
     meter = Meter(config.channels, 4095, 50.0)
     batches = [b for chunk in chunks for b in meter.feed(chunk)]
     assert len(batches) >= 9
