@@ -37,9 +37,8 @@ def median(x) -> float:
 
 
 def typical_step(t: np.ndarray) -> float:
-    """The usual time between samples (1 s when there is no telling): the median step of the
-    first 255, a block's worth."""
-    d = np.diff(t[:256])
+    """The usual time between samples (1 s when there is no telling): the median step."""
+    d = np.diff(t)
     d = d[d > 0]
     return median(d) if len(d) else 1.0
 

@@ -324,3 +324,14 @@ def test_a_glitch_in_one_sample_does_not_lose_the_cycles():
     counts[k] += 2048
     r = by_name(inputs, {"v": Samples(samples["v"].t, counts), "i": samples["i"]})
     assert rel(r["v"].frequency_hz, 49.8) <= 1e-5 and not r["v"].flags & FLAG_NO_CYCLES
+
+
+def test_the_typical_step_is_the_median_of_all_steps():
+    # a capture whose first blocks came in fits and starts (a busy machine) still has its
+    # usual step: taken from the first scans alone it was 5 times too long, and the
+    # crossings were refused
+    from corcypower.analysis.samples import median, typical_step
+
+    t = np.concatenate([np.arange(300) * 6e-4, 0.18 + np.arange(2000) * 1.25e-4])
+    assert typical_step(t) == pytest.approx(1.25e-4)
+    assert typical_step(np.array([1.0])) == 1.0 and median([3.0, 1.0, 2.0, 10.0]) == 2.5
