@@ -369,7 +369,7 @@ CHANNEL_SETTINGS: list[Setting] = [
     Setting(
         "voltage",
         None,
-        "Current channels: the voltage to multiply with: a voltage channel's name, fixed volts (a number), or another device's state API and its voltage channel, \"http://HOST:8070/api/v1/state#CHANNEL\" (remote voltage; mains.voltage while it is stale). Default: the only voltage channel, else mains.voltage.",
+        'Current channels: the voltage to multiply with: a voltage channel\'s name, fixed volts (a number), or another device\'s state API and its voltage channel, "http://HOST:8070/api/v1/state#CHANNEL" (remote voltage; mains.voltage while it is stale). A name may end in @DEGREES, its waveform that much of a cycle later ("l1_v@120": L2 derived from L1); two names are a load between them, the first less the second (["leg1_v", "leg1_v@180"]: 240 V across split-phase legs). See docs/measurement.md. Default: the only voltage channel, else mains.voltage.',
         lambda value: value,
     ),  # checked with the other channels
     Setting(
@@ -377,6 +377,12 @@ CHANNEL_SETTINGS: list[Setting] = [
         0.0,
         "Current channels: degrees by which the CT's output leads the current it measures; removed before computing power.",
         number(-45.0, 45.0),
+    ),
+    Setting(
+        "voltage_shift_deg",
+        0.0,
+        "Current channels: delay the measured voltage by this many degrees of the mains cycle (at the frequency measured in each batch): one voltage channel serves every phase. Three-phase from L1's adapter: 120 for a CT on L2, 240 on L3; split-phase: 180 on leg 2.",
+        number(-360.0, 360.0),
     ),
     Setting("invert", False, "Flip the sign: a CT clamped on backwards.", boolean),
     Setting(
