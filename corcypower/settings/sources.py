@@ -90,7 +90,7 @@ def check(entry, check_name, where, label) -> tuple[VoltageSource, ...]:
     try:
         parsed = parse(value)
     except ValueError as exc:
-        raise ConfigError(f"{where}: {label}.voltage = {show(value)}: {exc}") from None
+        raise ConfigError(f"{where}: {label}.voltage = {_toml(value)}: {exc}") from None
     if parsed is None:
         return ()
     if entry["kind"] == "voltage":
@@ -98,11 +98,18 @@ def check(entry, check_name, where, label) -> tuple[VoltageSource, ...]:
     for source in parsed:
         if remote_address.is_url(source.channel):
             raise ConfigError(
-                f"{where}: {label}.voltage = {show(value)}: a remote voltage has no waveform "
+                f"{where}: {label}.voltage = {_toml(value)}: a remote voltage has no waveform "
                 "to shift or subtract; expected voltage channels of this device"
             )
         check_name({**entry, "voltage": source.channel})
     return parsed
+
+
+def _toml(value: Any) -> str:
+    """A value as TOML writes it: a list of names as ["a", "b"] (Python would say ['a', 'b'])."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return show(value)
 
 
 def check_shift(entry, where, label) -> None:
