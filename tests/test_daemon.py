@@ -11,6 +11,7 @@ from corcypower import settings
 from corcypower.analysis import FLAG_LATE
 from corcypower.clock import FakeClock
 from corcypower.daemon import Daemon, MinuteSummary
+from tests.helpers import REPO
 
 
 def start(emulated_config, sections=None):
@@ -121,3 +122,24 @@ def test_the_daemon_imports_neither_pandas_nor_bokeh():
     code = "import sys, corcypower.daemon, corcypower.cli; print(sorted(m for m in ('pandas', 'bokeh') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_three_phases_from_one_voltage_input_on_the_emulated_chip(tmp_path):
+    # examples/three-phase.toml on the emulated chip: the household's loads sit on the phase
+    # each CT's voltage names, so the same circuit on L1, L2, L3 and across L1-L2 draws the
+    # same power, which the daemon must find through the derived voltages
+    text = (REPO / "examples" / "three-phase.toml").read_text()
+    text = text.replace('chip = "mcp3208"', 'chip = "emulated"\nsample_rate_hz = 2000')
+    text = text.replace("/var/lib/corcypower/power.db", str(tmp_path / "power.db"))
+    path = tmp_path / "three-phase.toml"
+    path.write_text(text + '\n[emulator]\nchip = "mcp3208"\nseed = 7\n[api]\nport = 0\n')
+    daemon = Daemon(settings.load(path), FakeClock())
+    daemon.open_store()
+    for _, stats in run_batches(daemon, 4)[1:]:
+        by = {s.name: s for s in stats}
+        assert by["l1"].flags == by["l2"].flags == by["l3"].flags == 0
+        for name in ("l2", "l3", "heat_pump"):
+            gap = abs(by[name].real_power_w - by["l1"].real_power_w)
+            assert gap <= 0.02 * by["l1"].apparent_power_va + 2.0, (name, by)
+    daemon.writer.flush()
+    assert {c for (c,) in rows(daemon, "SELECT DISTINCT channel_id FROM batch")} == {1, 2, 3, 4, 5}

@@ -73,6 +73,7 @@ def test_fixed_and_remote_volts_have_no_sources(tmp_path):
         ('voltage = ["leg1_v", 230]\n', "230 is not text"),
         ('voltage = ["leg1_v", "leg1_v"]\n', "the two voltages are the same"),
         ('voltage = ["leg1_v@0", "leg1_v"]\n', "the two voltages are the same"),
+        ('voltage = ["leg1_v@360", "leg1_v"]\n', "the two voltages are the same"),
         (
             'voltage = ["leg1_v", "leg3_v"]\n',
             '("dryer").voltage = "leg3_v": expected the name of a voltage channel ("leg1_v", '

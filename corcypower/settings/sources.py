@@ -55,7 +55,7 @@ def parse(value: Any) -> tuple[VoltageSource, ...] | None:
         if len(value) != 2:
             raise ValueError(f"expected two voltages, the load between them: {SYNTAX}")
         first, second = (_one(v) for v in value)
-        if first == second:
+        if first.channel == second.channel and (first.shift_deg - second.shift_deg) % 360 == 0:
             raise ValueError("the two voltages are the same: their difference is zero")
         return first, VoltageSource(second.channel, second.shift_deg, -1)
     if isinstance(value, str) and "@" in value and not remote_address.is_url(value):
