@@ -78,7 +78,7 @@ def lag(v: Wave, pf: float, leading: bool = False) -> float:
 
 def unbalanced(negative: float, angle_deg: float) -> list[Wave]:
     """L1, L2, L3 with a negative-sequence part `negative` of the positive one (the voltage
-    unbalance factor, IEC 61000-2-12) at `angle_deg`: sums of two rotating phasors."""
+    unbalance factor) at `angle_deg`: sums of two phasors turning opposite ways."""
     out = []
     for k in range(3):
         z = 230.0 * np.exp(-2j * np.pi * k / 3) + 230.0 * negative * np.exp(

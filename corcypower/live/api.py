@@ -60,7 +60,8 @@ def channels_doc(config: Config) -> dict:
             "fields": list(ADC_FIELDS + KIND_FIELDS[ch.kind]),
         }
         if ch.kind == "current":
-            entry["voltage"] = str(ch.remote_voltage) if ch.remote_voltage else ch.voltage
+            measured = isinstance(ch.voltage, str) or ch.remote_voltage is not None
+            entry["voltage"] = ch.voltage_text if measured else ch.voltage  # volts: a number
         channels.append(entry)
     return {
         "chip": config["adc.chip"],

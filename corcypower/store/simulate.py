@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from corcypower.adc.chips import circuit_of
+from corcypower.adc.chips import circuit_of, supply
 from corcypower.adc.household import circuit_apparent
 from corcypower.adc.mcp3xxx import MODELS
 from corcypower.analysis import FLAG_CLIPPED, FLAG_FLAT
@@ -95,6 +95,8 @@ class Simulator:
     def _current(self, ch: Channel, ends, local, vrms, rng) -> dict[str, np.ndarray]:
         measured = isinstance(ch.voltage, str) and ch.voltage in vrms
         volts = vrms[ch.voltage] if measured else float(ch.voltage or self.volts)
+        if measured:  # another phase's, or between two: the loads draw from that voltage
+            volts = volts * abs((supply(ch) or (1,))[0])
         real, apparent, irms = circuit_apparent(
             circuit_of(self.config, ch.name),
             local,

@@ -55,7 +55,7 @@ def register_channels(
                     ch.scale,
                     ch.adc_channel,
                     ch.cs,
-                    None if ch.voltage is None else str(ch.remote_voltage or ch.voltage),
+                    ch.voltage_text,
                     chip,
                     now_ms,
                 ),
