@@ -27,11 +27,13 @@ from corcypower.settings.table import (
     REQUIRED_CHANNEL_KEYS,
     SETTING_BY_NAME,
     SETTINGS,
+    VOLTS,
 )
 
 DEFAULT_CONFIG_PATH = Path("/etc/corcypower/config.toml")
 ENV_VAR = "CORCYPOWER_CONFIG"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_CONFIG_BYTES = 1_000_000  # a real config is a few kB
 
 
 @dataclass(frozen=True)
@@ -118,13 +120,19 @@ def load(path: str | os.PathLike | None = None) -> Config:
     if source is None:
         return from_dict({}, None)
     try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
+        with source.open("rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{source}: larger than {MAX_CONFIG_BYTES} bytes: not a config file")
+        data = tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{source}: no such config file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{source}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per level of nesting
+        raise ConfigError(f"{source}: arrays or tables nested too deeply for a config") from None
     return from_dict(data, source)
 
 
@@ -252,8 +260,10 @@ def _voltage(entry, voltage_channels, values, where, label) -> str | float | Non
             f"{where}: {label}.voltage = {show(value)}: expected a voltage channel's name or volts"
         )
     if isinstance(value, int | float):
-        if not 1 <= value <= 1000:
-            raise ConfigError(f"{where}: {label}.voltage = {value}: expected volts from 1 to 1000")
+        if not VOLTS[0] <= value <= VOLTS[1]:  # also false for nan
+            raise ConfigError(
+                f"{where}: {label}.voltage = {show(value)}: expected volts from {VOLTS[0]:g} to {VOLTS[1]:g}"
+            )
         return float(value)
     if not isinstance(value, str):
         raise ConfigError(
