@@ -1,10 +1,14 @@
-"""What the live tests share: a config, analysed batches, a GET that returns errors too."""
+"""What the live tests share: a config, analysed batches, a GET that returns errors too, raw HTTP."""
 
 from __future__ import annotations
 
 import json
+import resource
+import socket
 import urllib.error
 import urllib.request
+
+import pytest
 
 from corcypower import settings
 from corcypower.analysis import FLAG_CLIPPED, ChannelStats
@@ -52,3 +56,44 @@ def get(url: str, method: str = "GET") -> tuple[int, dict]:
             return answer.status, json.loads(answer.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
+
+
+def raw(address, data: bytes, timeout: float = 10.0) -> list[tuple[int, dict, bytes]]:
+    """Send raw bytes on a new connection, half-close it, and read every answer until the
+    server closes: [(status, headers with lowercase names, body)]."""
+    with socket.create_connection(address, timeout=timeout) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    return parse_answers(received)
+
+
+def parse_answers(data: bytes) -> list[tuple[int, dict, bytes]]:
+    answers = []
+    while data:
+        head, _, data = data.partition(b"\r\n\r\n")
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        version, status, _ = status_line.split(" ", 2)
+        assert version == "HTTP/1.1", status_line
+        headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+        length = int(headers["content-length"])
+        body, data = data[:length], data[length:]
+        answers.append((int(status), headers, body))
+    return answers
+
+
+def request(
+    path: str = "/", method: str = "GET", host: str = "127.0.0.1", extra: str = ""
+) -> bytes:
+    return f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n".encode()
+
+
+def raise_open_files(needed: int) -> None:
+    """Let this process (and the daemons it starts) hold `needed` open files."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < needed:
+        if hard != resource.RLIM_INFINITY and hard < needed:
+            pytest.skip(f"needs {needed} open files, the hard limit is {hard}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
