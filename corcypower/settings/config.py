@@ -33,6 +33,7 @@ from corcypower.settings.table import (
 DEFAULT_CONFIG_PATH = Path("/etc/corcypower/config.toml")
 ENV_VAR = "CORCYPOWER_CONFIG"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+BARE_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 MAX_CONFIG_BYTES = 1_000_000  # a real config is a few kB
 
 
@@ -172,7 +173,12 @@ def _flatten(data: dict[str, Any], prefix: str = ""):
 
 def _show_key(name: str) -> str:
     section, _, key = name.rpartition(".")
-    return f"[{section}] {key}" if section else key
+    return f"[{_bare(section)}] {_bare(key)}" if section else _bare(key)
+
+
+def _bare(key: str) -> str:
+    """A key as written in TOML: bare if it can be, else quoted (and cut short)."""
+    return key if BARE_KEY.fullmatch(key) else show(key)
 
 
 def _suggest(name: str, known) -> str:
@@ -193,13 +199,13 @@ def _channels(raw: Any, values: dict[str, Any], where: str) -> list[Channel]:
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: {label}: expected a table")
         if isinstance(table.get("name"), str):
-            label += f' ("{table["name"]}")'
+            label += f" ({show(table['name'])})"
         entry = {s.name: s.default for s in CHANNEL_SETTINGS}
         for key, value in table.items():
             setting = CHANNEL_SETTING_BY_NAME.get(key)
             if setting is None:
                 raise ConfigError(
-                    f"{where}: {label}: unknown key {key}{_suggest(key, CHANNEL_SETTING_BY_NAME)}"
+                    f"{where}: {label}: unknown key {_bare(key)}{_suggest(key, CHANNEL_SETTING_BY_NAME)}"
                 )
             try:
                 entry[key] = setting.check(value)
@@ -212,7 +218,7 @@ def _channels(raw: Any, values: dict[str, Any], where: str) -> list[Channel]:
                 )
         if not NAME_PATTERN.match(entry["name"]):
             raise ConfigError(
-                f'{where}: {label}.name = "{entry["name"]}": expected 1 to 64 letters, digits, _ or -'
+                f"{where}: {label}.name = {show(entry['name'])}: expected 1 to 64 letters, digits, _ or -"
             )
         parsed.append(entry | {"_label": label})
 
@@ -273,15 +279,15 @@ def _voltage(entry, voltage_channels, values, where, label) -> str | float | Non
         try:
             return remote_address.parse(value)
         except ValueError as exc:
-            raise ConfigError(f'{where}: {label}.voltage = "{value}": {exc}') from None
+            raise ConfigError(f"{where}: {label}.voltage = {show(value)}: {exc}") from None
     if value not in voltage_channels:
         known = ", ".join(f'"{n}"' for n in voltage_channels) or "none configured"
         raise ConfigError(
-            f'{where}: {label}.voltage = "{value}": expected the name of a voltage channel ({known}) or a number of volts'
+            f"{where}: {label}.voltage = {show(value)}: expected the name of a voltage channel ({known}) or a number of volts"
         )
     if voltage_channels[value]["cs"] != entry["cs"]:
         raise ConfigError(
-            f'{where}: {label}.voltage = "{value}": that voltage channel is on chip select '
+            f"{where}: {label}.voltage = {show(value)}: that voltage channel is on chip select "
             f"{voltage_channels[value]['cs']}, this current channel on {entry['cs']}; a current and "
             "its voltage must be on the same chip to be sampled together"
         )
