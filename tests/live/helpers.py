@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import resource
 import socket
+import threading
 import urllib.error
 import urllib.request
 
@@ -97,3 +98,37 @@ def raise_open_files(needed: int) -> None:
         if hard != resource.RLIM_INFINITY and hard < needed:
             pytest.skip(f"needs {needed} open files, the hard limit is {hard}")
         resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+
+
+class HostilePeer:
+    """A TCP server that answers every connection with `answer` bytes, `pace` s between them."""
+
+    def __init__(self, answer: bytes, pace: float = 0.0):
+        self.answer, self.pace = answer, pace
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/api/v1/state"
+        self.stop = threading.Event()
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                try:
+                    conn.recv(65536)
+                    if self.pace:
+                        for byte in self.answer:
+                            if self.stop.wait(self.pace):
+                                return
+                            conn.sendall(bytes([byte]))
+                    else:
+                        conn.sendall(self.answer)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.stop.set()
+        self.sock.close()

@@ -175,7 +175,7 @@ def test_the_daemon_answers_through_a_thousand_half_open_connections_quietly(emu
             started = time.monotonic()
             assert get(url)[0] == 200
             took.append(time.monotonic() - started)
-        assert max(took) < 2.0, took
+        assert max(took) < 5.0, took
         assert threads_of(daemon.proc.pid) <= threads + WORKERS
         for sock in half_open:  # gone at once, with a reset, as a killed client goes
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -242,7 +242,7 @@ def test_a_client_that_sends_no_whole_request_in_time_is_disconnected(echo):
         slow.sendall(b"GET /echo HTTP/1.1\r\n")  # and nothing more
         started = time.monotonic()
         assert closed_by_server(silent) and closed_by_server(slow)
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 8  # not the 10 s that recv waits at most
 
 
 def test_at_the_cap_the_longest_waiting_connection_makes_room(echo):
@@ -267,8 +267,9 @@ def test_over_the_cap_with_every_connection_busy_a_new_one_gets_503(echo):
     waiting = [connect(e.server.address) for _ in range(8)]
     for sock in waiting:
         sock.sendall(request("/wait"))
-    deadline = time.monotonic() + 10
-    while sum(c.busy for c in set(e.server.connections)) < 8 and time.monotonic() < deadline:
+    deadline = time.monotonic() + 60
+    while sum(c.busy for c in list(e.server.connections)) < 8:  # every one in its request
+        assert time.monotonic() < deadline
         time.sleep(0.01)
     status, headers, doc = one(e.server.address, request("/echo"))
     assert status == 503 and headers["connection"] == "close"
@@ -276,7 +277,10 @@ def test_over_the_cap_with_every_connection_busy_a_new_one_gets_503(echo):
     e.release()
     for sock in waiting:
         with sock:
-            assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
+            answer = b""
+            while b"\r\n\r\n" not in answer and (chunk := sock.recv(65536)):
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
 
 
 def test_the_listen_backlog_holds_a_burst_of_connections():
@@ -328,7 +332,7 @@ def test_a_thousand_half_open_connections_do_not_stop_requests(echo):
             started = time.monotonic()
             assert one(server.address, request("/echo"))[0] == 200
             took.append(time.monotonic() - started)
-        assert max(took) < 2.0, took
+        assert max(took) < 5.0, took  # before: a thread each, and requests timed out
         assert threading.active_count() <= threads_before + 1 + WORKERS
         assert len(server.connections) <= 512
     finally:
