@@ -41,7 +41,8 @@ def fetch_json(url: str, timeout: float) -> Any:
     parts = urlsplit(url)
     kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     connection = kind(parts.hostname, parts.port, timeout=timeout)
-    cutoff = threading.Timer(timeout, _cut, args=(connection,))
+    cut = threading.Event()  # set when the timer cuts the exchange
+    cutoff = threading.Timer(timeout, _cut, args=(connection, cut))
     cutoff.start()
     try:
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -53,7 +54,7 @@ def fetch_json(url: str, timeout: float) -> Any:
         if len(body) <= MAX_ANSWER_BYTES and answer.length:  # Content-Length not reached
             raise ValueError(f"the answer ended {answer.length} bytes short")
     except (OSError, http.client.HTTPException) as exc:
-        if cutoff.finished.is_set():  # cut: the peer took too long
+        if cut.is_set():  # the peer took too long
             raise TimeoutError(f"no whole answer within {timeout:g} s") from None
         if isinstance(exc, http.client.HTTPException):
             raise ValueError(f"not an HTTP answer ({type(exc).__name__})") from None
@@ -66,8 +67,9 @@ def fetch_json(url: str, timeout: float) -> Any:
     return parse_json(body)
 
 
-def _cut(connection: http.client.HTTPConnection) -> None:
+def _cut(connection: http.client.HTTPConnection, cut: threading.Event) -> None:
     """Wake a read blocked on a peer that is too slow (shutdown does, close does not)."""
+    cut.set()
     sock = connection.sock
     if sock is not None:
         try:

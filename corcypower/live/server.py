@@ -5,18 +5,12 @@ client costs a socket and a few kB, never a thread. Plain handlers run on a few 
 threads (they may block, e.g. on a database); async handlers run in the loop and may only
 wait (a long poll waits for `notify()` with `news()`). Every answer, errors included, is JSON.
 
-What a client can stretch, and what it gets:
+What a client can stretch, and what it gets (the request's own limits: messages.py):
 
-    request line over 8 KiB                          414, closed
-    header section over 16 KiB or 100 fields         431, closed
-    a body (Content-Length > 0, Transfer-Encoding)   413, closed: no endpoint takes one
-    a method other than GET or HEAD                  405 (an unknown one: 501), closed
-    HTTP/2 or later                                  505, closed
-    a Host this server is not (DNS rebinding)        421
-    a malformed request line, Host or Content-Length 400, closed
     `timeout` seconds to send a request's head, and again to take each answer: else closed
     `max_connections` open: at the cap, the connection that has waited longest for its
     request is closed to make room; when every one is in a request, a new one gets 503
+    an error in the request itself (its framing is unsure): the answer, then closed
 
 A client that goes away is forgotten quietly; a handler's bug is logged and answered 500.
 """
@@ -25,65 +19,36 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import ipaddress
-import json
 import logging
-import re
 import resource
 import socket
 import threading
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from http import HTTPStatus
-from urllib.parse import urlsplit
 
-from corcypower import __version__
+from corcypower.live.messages import (
+    MAX_LINE,
+    BadRequest,
+    HTTPError,
+    Request,
+    cut,
+    error_body,
+    read_request,
+    response,
+    this_machine,
+)
 
 log = logging.getLogger(__name__)
 
-MAX_LINE = 8192  # bytes of the request line, and of any one header line
-MAX_HEADER_BYTES = 16384
-MAX_HEADERS = 100
-WORKERS = 4  # threads for plain handlers: the server's threads are these and its loop
-LINGER_S = 2.0  # after the last answer, how long to read what a client still sends
-RESERVED_FILES = 64  # open files the rest of the process needs besides the connections
-METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT")
-TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-HOST = re.compile(r"(\[[0-9A-Za-z:.%]+\]|[^\s:\[\]/@?#]+)(?::\d{0,5})?")
-VERSION = re.compile(r"HTTP/(\d)\.(\d)")
-
-
-@dataclass(frozen=True)
-class Request:
-    """What a handler is given: the method (GET or HEAD), the path and the raw query string."""
-
-    method: str
-    path: str
-    query: str
-
-
 Answer = tuple[int, bytes]  # (status, JSON body)
 Handler = Callable[[Request], Answer] | Callable[[Request], Awaitable[Answer]]
+__all__ = ["Answer", "BadRequest", "Handler", "HTTPError", "Request", "Server", "files_for"]
 
-
-class HTTPError(Exception):
-    """An answer other than the handler's: its status, its message, extra headers."""
-
-    def __init__(self, status: int, message: str, headers: Iterable = ()):
-        super().__init__(message)
-        self.status, self.headers = status, tuple(headers)
-
-
-class BadRequest(HTTPError, ValueError):
-    """A query the endpoint cannot answer (400); the text says what was expected."""
-
-    def __init__(self, message: str):
-        super().__init__(HTTPStatus.BAD_REQUEST, message)
-
-
-def error_body(message: str) -> bytes:
-    return json.dumps({"error": message}).encode()
+WORKERS = 4  # threads for plain handlers: the server's threads are these and its loop
+LINGER_S = 2.0  # after the last answer, how long to read what a client still sends
+REFUSALS = 32  # 503s sent at a time over the cap, each for at most LINGER_S
+RESERVED_FILES = 64 + REFUSALS  # open files besides the connections: the rest of the process
 
 
 class Connection:
@@ -123,6 +88,7 @@ class Server:
         self.sock.setblocking(False)
         self.address: tuple[str, int] = self.sock.getsockname()[:2]
         self.connections: set[Connection] = set()
+        self._refusing = 0
         self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix=f"{name}-worker")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._news: asyncio.Event | None = None
@@ -196,6 +162,7 @@ class Server:
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         conn = self._admit(writer)
         if conn is None:
+            await self._refuse(reader, writer)
             return
         try:
             while await self._exchange(reader, writer, conn):
@@ -209,7 +176,7 @@ class Server:
             log.exception("%s: connection failed", self.name)
         finally:
             self.connections.discard(conn)
-            writer.transport.abort()  # nothing left to send, or nothing more to wait for
+            await _forget(writer)
 
     async def _close(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         """Close once the answer is sent. Input left unread would make the close a reset,
@@ -225,15 +192,25 @@ class Server:
         except (ConnectionError, TimeoutError):
             pass
 
+    async def _refuse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        """503: every connection is busy. The client's request is read to its end (as in
+        _close) by at most REFUSALS refusals at a time, so that they stay bounded too."""
+        message = f"too many connections (at most {self.max_connections}); try again"
+        writer.write(response(HTTPStatus.SERVICE_UNAVAILABLE, error_body(message), True))
+        if self._refusing < REFUSALS:
+            self._refusing += 1
+            try:
+                await self._close(reader, writer)
+            finally:
+                self._refusing -= 1
+        await _forget(writer)
+
     def _admit(self, writer: asyncio.StreamWriter) -> Connection | None:
-        """Make room under the cap, or refuse with 503 when every connection is busy."""
+        """A place under the cap, made by closing the connection that has waited longest for
+        its request; None when every connection is busy."""
         if len(self.connections) >= self.max_connections:
             idle = [c for c in self.connections if not c.busy]
             if not idle:
-                message = f"too many connections (at most {self.max_connections}); try again"
-                writer.write(response(HTTPStatus.SERVICE_UNAVAILABLE, error_body(message), True))
-                writer.write_eof()
-                writer.close()
                 return None
             oldest = min(idle, key=lambda c: c.waiting_since)
             self.connections.discard(oldest)
@@ -251,7 +228,7 @@ class Server:
         request, close, extra = None, True, ()
         try:
             async with asyncio.timeout(self.timeout):
-                request, close = await self._read(reader)
+                request, close = await read_request(reader, self.hosts)
             conn.busy = True
             status, body = await self._answer(request)
         except HTTPError as exc:
@@ -262,59 +239,13 @@ class Server:
             await writer.drain()
         return not close
 
-    async def _read(self, reader: asyncio.StreamReader) -> tuple[Request, bool]:
-        """The next request on the connection, and whether to close after answering it."""
-        line = b""
-        for _ in range(4):  # a client may send empty lines between requests (RFC 9112 2.2)
-            line = await _line(reader, HTTPStatus.REQUEST_URI_TOO_LONG, "request line")
-            if line.strip():
-                break
-        method, target, version = _request_line(line)
-        headers = await _headers(reader)
-        if method not in METHODS:
-            raise HTTPError(HTTPStatus.NOT_IMPLEMENTED, f"unknown method {method}; use GET")
-        if method not in ("GET", "HEAD"):
-            raise HTTPError(
-                HTTPStatus.METHOD_NOT_ALLOWED,
-                f"{method} is not allowed: this API is read-only; use GET",
-                headers=[("Allow", "GET, HEAD")],
-            )
-        parts = urlsplit(target)
-        if not target.startswith("/") and not (parts.scheme in ("http", "https") and parts.netloc):
-            raise HTTPError(HTTPStatus.BAD_REQUEST, f"{_short(target)}: expected a path")
-        self._check_host(headers.get("host", []), parts.netloc, version)
-        _check_no_body(headers)
-        connection = ",".join(headers.get("connection", [])).lower()
-        close = version == (1, 0) or "close" in connection
-        path = parts.path.rstrip("/") or "/"
-        return Request(method, path, parts.query), close
-
-    def _check_host(self, values: list[str], netloc: str, version: tuple[int, int]) -> None:
-        if len(values) > 1:
-            raise HTTPError(HTTPStatus.BAD_REQUEST, "Host is given more than once")
-        value = netloc or (values[0] if values else "")
-        if not value:
-            if version >= (1, 1):
-                raise HTTPError(HTTPStatus.BAD_REQUEST, "no Host header: HTTP/1.1 requires one")
-            return
-        match = HOST.fullmatch(value)
-        if match is None:
-            raise HTTPError(HTTPStatus.BAD_REQUEST, f"Host {_short(value)}: expected host[:port]")
-        host = match[1].strip("[]").lower().rstrip(".")
-        if not host_allowed(host, self.hosts):
-            raise HTTPError(
-                HTTPStatus.MISDIRECTED_REQUEST,
-                f"Host {_short(value)}: this server is not {_short(host)}; "
-                "add it to [api] allowed_hosts to reach it by that name",
-            )
-
     async def _answer(self, request: Request) -> Answer:
         handler = self.routes.get(request.path)
         if handler is None:
             known = ", ".join(self.routes)
             raise HTTPError(
                 HTTPStatus.NOT_FOUND,
-                f"no such endpoint {_cut(request.path)}; expected one of {known}",
+                f"no such endpoint {cut(request.path)}; expected one of {known}",
             )
         try:
             if inspect.iscoroutinefunction(handler):
@@ -327,114 +258,14 @@ class Server:
             raise HTTPError(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error (logged)") from None
 
 
-# --- reading a request ----------------------------------------------------------------
-
-
-async def _line(reader: asyncio.StreamReader, too_long: int, what: str) -> bytes:
+async def _forget(writer: asyncio.StreamWriter) -> None:
+    """Close at once (nothing is left to send, or to wait for), and take the reset the
+    client may have sent: unretrieved, asyncio would log it as an error."""
+    writer.transport.abort()
     try:
-        return await reader.readuntil(b"\n")
-    except asyncio.LimitOverrunError:
-        raise HTTPError(too_long, f"{what} longer than {MAX_LINE} bytes") from None
-
-
-def _request_line(line: bytes) -> tuple[str, str, tuple[int, int]]:
-    words = line.decode("latin-1").split()
-    if len(words) != 3 or not TOKEN.fullmatch(words[0]):
-        raise HTTPError(
-            HTTPStatus.BAD_REQUEST,
-            f"request line {_short(line.decode('latin-1').strip())}: expected METHOD /path HTTP/1.1",
-        )
-    method, target, version_text = words
-    version = VERSION.fullmatch(version_text)
-    if version is None:
-        raise HTTPError(HTTPStatus.BAD_REQUEST, f"{_short(version_text)}: expected HTTP/1.1")
-    major, minor = int(version[1]), int(version[2])
-    if major != 1:
-        raise HTTPError(
-            HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, f"{version_text} is not served; use HTTP/1.1"
-        )
-    if not target.isascii() or not target.isprintable():
-        raise HTTPError(HTTPStatus.BAD_REQUEST, "the path: expected printable ASCII")
-    return method, target, (major, minor)
-
-
-async def _headers(reader: asyncio.StreamReader) -> dict[str, list[str]]:
-    headers: dict[str, list[str]] = {}
-    size = count = 0
-    while True:
-        line = await _line(reader, HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "a header line")
-        size, count = size + len(line), count + 1
-        if size > MAX_HEADER_BYTES or count > MAX_HEADERS:
-            raise HTTPError(
-                HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
-                f"headers larger than {MAX_HEADER_BYTES} bytes or {MAX_HEADERS} fields",
-            )
-        text = line.decode("latin-1").rstrip("\r\n")
-        if not text:
-            return headers
-        name, colon, value = text.partition(":")
-        if not colon or not TOKEN.fullmatch(name):  # also a folded line (obsolete): refused
-            raise HTTPError(HTTPStatus.BAD_REQUEST, f"header {_short(text)}: expected Name: value")
-        headers.setdefault(name.lower(), []).append(value.strip())
-
-
-def _check_no_body(headers: dict[str, list[str]]) -> None:
-    lengths = set(headers.get("content-length", []))
-    if len(lengths) > 1 or not all(v.isascii() and v.isdigit() for v in lengths):
-        raise HTTPError(HTTPStatus.BAD_REQUEST, "Content-Length: expected one whole number")
-    if "transfer-encoding" in headers or any(int(v) > 0 for v in lengths):
-        raise HTTPError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "a request body is not accepted here")
-
-
-def _cut(text: str, most: int = 80) -> str:
-    """A client's text in an error message, cut short."""
-    return text if len(text) <= most else text[:most] + "..."
-
-
-def _short(text: str) -> str:
-    return repr(_cut(text))
-
-
-# --- answering --------------------------------------------------------------------------
-
-
-def response(
-    status: int, body: bytes, close: bool, extra: Iterable = (), head: bool = False
-) -> bytes:
-    """An HTTP/1.1 answer with a JSON body (left out, with its length kept, for HEAD)."""
-    lines = [
-        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}",
-        f"Server: corcypower/{__version__}",
-        "Content-Type: application/json",
-        f"Content-Length: {len(body)}",
-        "Cache-Control: no-store",
-        "X-Content-Type-Options: nosniff",
-        *(f"{name}: {value}" for name, value in extra),
-    ]
-    if close:
-        lines.append("Connection: close")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + (b"" if head else body)
-
-
-# --- the Host check (DNS rebinding) and open files --------------------------------------
-
-
-def this_machine() -> frozenset[str]:
-    """The names this machine answers to without configuration: localhost, its host name."""
-    name = socket.gethostname().lower().rstrip(".")
-    short = name.split(".")[0]
-    return frozenset({"localhost", name, short, f"{short}.local"})
-
-
-def host_allowed(host: str, names: frozenset[str]) -> bool:
-    """An IP address is always allowed: a page that rebinds its DNS name sends that name."""
-    if "*" in names or host in names:
-        return True
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
+        await writer.wait_closed()
+    except (ConnectionError, OSError):
+        pass
 
 
 def files_for(connections: int) -> int:

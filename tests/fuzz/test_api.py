@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import socket
 import string
 from urllib.parse import quote
 
@@ -21,9 +20,10 @@ from hypothesis import strategies as st
 
 from corcypower.clock import FakeClock
 from corcypower.live.api import MAX_MS, MAX_WAIT_S, BadRequest, StateAPI, parse_live_query
+from corcypower.live.messages import MAX_LINE
 from corcypower.live.ring import Ring
-from corcypower.live.server import MAX_LINE
-from tests.live.helpers import config, parse_answers, stats
+from tests.live.helpers import config, stats
+from tests.live.helpers import raw as send
 
 NEWEST = 1_800_000_000_000
 PRINTABLE = "".join(c for c in string.printable if c not in " #\t\n\r\x0b\x0c")
@@ -162,23 +162,6 @@ def requests(draw) -> tuple[bytes, bool]:
     if draw(st.booleans()) and draw(st.booleans()):
         data += data  # pipelined
     return data, whole
-
-
-def send(address, data: bytes) -> list[tuple[int, dict, bytes]]:
-    """Send, half-close, read every answer until the server closes the connection."""
-    with socket.create_connection(address, timeout=20) as sock:
-        try:
-            sock.sendall(data)
-            sock.shutdown(socket.SHUT_WR)
-        except OSError:  # the server refused early and closed: its answer is still there
-            pass
-        received = b""
-        try:
-            while chunk := sock.recv(65536):
-                received += chunk
-        except ConnectionResetError:
-            pass
-    return parse_answers(received)
 
 
 @fuzz

@@ -63,11 +63,17 @@ def raw(address, data: bytes, timeout: float = 10.0) -> list[tuple[int, dict, by
     """Send raw bytes on a new connection, half-close it, and read every answer until the
     server closes: [(status, headers with lowercase names, body)]."""
     with socket.create_connection(address, timeout=timeout) as sock:
-        sock.sendall(data)
-        sock.shutdown(socket.SHUT_WR)
+        try:
+            sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:  # the server answered early and closed: its answer is still there
+            pass
         received = b""
-        while chunk := sock.recv(65536):
-            received += chunk
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except ConnectionResetError:
+            pass
     return parse_answers(received)
 
 

@@ -6,12 +6,14 @@ import re
 from http import HTTPStatus
 
 from corcypower import settings
-from corcypower.live import server
+from corcypower.live import messages, server
 from tests.helpers import REPO
 
 DOC = (REPO / "docs" / "dashboard.md").read_text()
 README = (REPO / "README.md").read_text()
-SOURCE = (REPO / "corcypower" / "live" / "server.py").read_text()
+SOURCE = "".join(
+    (REPO / "corcypower" / "live" / f).read_text() for f in ("server.py", "messages.py")
+)
 
 
 def test_every_status_the_server_sends_is_in_the_errors_table():
@@ -21,9 +23,9 @@ def test_every_status_the_server_sends_is_in_the_errors_table():
 
 
 def test_the_limits_are_documented_as_they_are():
-    assert server.MAX_LINE == 8192 and "8 KiB" in DOC and "8 KiB" in README
-    assert server.MAX_HEADER_BYTES == 16384 and "16 KiB and 100 fields" in DOC
-    assert server.MAX_HEADERS == 100 and "100 fields" in README
+    assert messages.MAX_LINE == 8192 and "8 KiB" in DOC and "8 KiB" in README
+    assert messages.MAX_HEADER_BYTES == 16384 and "16 KiB and 100 fields" in DOC
+    assert messages.MAX_HEADERS == 100 and "100 fields" in README
     assert f"{server.WORKERS} worker threads" in DOC
     assert f"`max_connections` + {server.RESERVED_FILES}" in DOC
 

@@ -1,7 +1,9 @@
-"""The bounded HTTP server over real sockets: limits, errors as JSON, Host, timeouts, the cap."""
+"""The bounded HTTP server and its messages over real sockets: limits, errors as JSON, Host,
+timeouts, the cap."""
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import socket
@@ -13,7 +15,8 @@ import time
 
 import pytest
 
-from corcypower.live.server import MAX_LINE, WORKERS, Server, this_machine
+from corcypower.live.messages import MAX_LINE, this_machine
+from corcypower.live.server import WORKERS, Server
 from tests.helpers import REPO
 from tests.live.helpers import raise_open_files, raw, request
 
@@ -308,8 +311,8 @@ def test_a_lower_open_files_limit_lowers_the_cap_with_a_warning():
         "print(files_for(512), files_for(100))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
-    assert out.stdout.split() == ["136", "100"]
-    assert "max_connections = 512 needs 576 open files, but the limit is 200" in out.stderr
+    assert out.stdout.split() == ["104", "100"]
+    assert "max_connections = 512 needs 608 open files, but the limit is 200" in out.stderr
 
 
 # --- many clients: half-open, gone away -------------------------------------------------
@@ -349,5 +352,6 @@ def test_clients_that_go_away_are_forgotten_quietly(echo, caplog, capfd):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             sock.close()  # at once, with a reset: the answer meets a closed socket
         assert one(server.address, request("/echo"))[0] == 200
+        gc.collect()  # asyncio logs a reset nobody retrieved when its future is collected
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert capfd.readouterr().err == ""
