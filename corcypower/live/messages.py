@@ -82,15 +82,27 @@ async def read_request(reader: asyncio.StreamReader, hosts: frozenset[str]) -> t
             f"{method} is not allowed: this API is read-only; use GET",
             headers=[("Allow", "GET, HEAD")],
         )
-    parts = urlsplit(target)
-    if not target.startswith("/") and not (parts.scheme in ("http", "https") and parts.netloc):
-        raise HTTPError(HTTPStatus.BAD_REQUEST, f"{_short(target)}: expected a path")
-    _check_host(headers.get("host", []), parts.netloc, version, hosts)
+    netloc, path, query = _target(target)
+    _check_host(headers.get("host", []), netloc, version, hosts)
     _check_no_body(headers)
     connection = ",".join(headers.get("connection", [])).lower()
     close = version == (1, 0) or "close" in connection
-    path = parts.path.rstrip("/") or "/"
-    return Request(method, path, parts.query), close
+    return Request(method, path.rstrip("/") or "/", query), close
+
+
+def _target(target: str) -> tuple[str, str, str]:
+    """(authority, path, query) of a request target: "/path?query" as browsers send it, or
+    "http://host/path?query" as proxies do (RFC 9112 3.2)."""
+    if target.startswith("/"):  # "//x/y" is a path here, not a host
+        path, _, query = target.partition("#")[0].partition("?")
+        return "", path, query
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # "http://[::1/" and the like
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise HTTPError(HTTPStatus.BAD_REQUEST, f"{_short(target)}: expected a path")
+    return parts.netloc, parts.path, parts.query
 
 
 def _check_host(

@@ -119,6 +119,7 @@ TARGETS = st.one_of(
     st.tuples(PATHS, st.one_of(st.just(""), QUERIES.map(lambda q: "?" + q))).map("".join),
     st.sampled_from(["*", "http://localhost:8070/api/v1/state", "http://evil.example/", "x"]),
     st.text(max_size=30),
+    st.text(st.sampled_from("/[]:@?#%.:hHtTpP19x"), max_size=20),
     st.integers(8000, 9000).map(lambda n: "/api/v1/state?" + "x" * n),
 )
 VERSIONS = st.one_of(

@@ -114,6 +114,9 @@ def test_an_unknown_method_is_a_json_501(echo):
         (b"GET /echo HTTQ/1.1\r\n\r\n", 400, "'HTTQ/1.1': expected HTTP/1.1"),
         (b"GET /echo HTTP/2.0\r\nHost: a\r\n\r\n", 505, "HTTP/2.0 is not served; use HTTP/1.1"),
         (b"GET echo HTTP/1.1\r\nHost: a\r\n\r\n", 400, "'echo': expected a path"),
+        (b"GET http://[::1/echo HTTP/1.1\r\nHost: a\r\n\r\n", 400, "'http://[::1/echo': expected"),
+        (b"GET ftp://localhost/echo HTTP/1.1\r\nHost: a\r\n\r\n", 400, "expected a path"),
+        (request("//[/echo"), 404, "no such endpoint //[/echo"),
         (b"GET /\xe9 HTTP/1.1\r\nHost: a\r\n\r\n", 400, "the path: expected printable ASCII"),
         (request("/echo", extra="NoColon\r\n"), 400, "header 'NoColon': expected Name: value"),
         (request("/echo", extra="X-A: b\r\n folded\r\n"), 400, "expected Name: value"),
@@ -207,6 +210,7 @@ def test_http_1_0_without_host_and_absolute_urls_are_answered(echo):
     assert one(address, b"GET /echo?a=1 HTTP/1.0\r\n\r\n")[2] == {"method": "GET", "query": "a=1"}
     assert one(address, b"GET http://localhost:1/echo HTTP/1.1\r\nHost: x\r\n\r\n")[0] == 200
     assert one(address, b"GET http://evil.example/echo HTTP/1.1\r\nHost: x\r\n\r\n")[0] == 421
+    assert one(address, request("//evil.example/echo?a=1#b"))[0] == 404  # a path, not a host
 
 
 # --- answers ---------------------------------------------------------------------------
