@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -65,15 +64,6 @@ def number(low: float, high: float, integer: bool = False) -> Callable[[Any], An
         return value if integer else float(value)
 
     return check
-
-
-def finite(value: Any) -> bool:
-    """A real number, neither NaN nor infinite (and not a bool)."""
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and (isinstance(value, int) or math.isfinite(value))
-    )
 
 
 def boolean(value: Any) -> bool:
@@ -214,3 +204,39 @@ def volume_points(value: Any) -> dict[str, dict[str, Any]]:
             raise Invalid(f"{point!r}: expected channels = a list of one or more channel names")
         points[point] = {"channels": list(channels), "supply": spec.get("supply", "import")}
     return points
+
+
+def mqtt_topic(allow_empty: bool = False) -> Callable[[Any], str]:
+    """A topic to publish under: levels joined by "/", no wildcard (+ #), no empty level."""
+    expected = 'expected a topic such as "corcypower/garage": levels of printable characters joined by "/", without + or #'
+    if allow_empty:
+        expected += ' ("" turns it off)'
+
+    def check(value: Any) -> str:
+        if allow_empty and value == "":
+            return value
+        if (
+            not isinstance(value, str)
+            or not 1 <= len(value.encode()) <= 200
+            or not value.isprintable()
+            or any(c in value for c in "+#")
+            or "" in value.split("/")
+        ):
+            raise Invalid(expected)
+        return value
+
+    return check
+
+
+def client_id(value: Any) -> str:
+    """An MQTT client id: brokers refuse a second client with the same one."""
+    if not isinstance(value, str) or not 1 <= len(value) <= 128 or not value.isprintable():
+        raise Invalid("expected 1 to 128 printable characters, unique on the broker")
+    return value
+
+
+def identifier(value: Any) -> str:
+    """A name that can be used as-is in topics and ids: letters, digits, _ and -."""
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value):
+        raise Invalid("expected 1 to 64 letters, digits, _ or -")
+    return value

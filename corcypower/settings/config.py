@@ -101,6 +101,19 @@ class Config:
     def chip_selects(self) -> list[int]:
         return sorted({c.cs for c in self.channels})
 
+    @property
+    def grid_channels(self) -> tuple[str, ...]:
+        """The current channels whose sum is the grid's power ([dashboard] grid_channels)."""
+        currents = [c.name for c in self.channels if c.kind == "current"]
+        grid = self["dashboard.grid_channels"]
+        for name in grid or ():
+            if name not in currents:
+                known = ", ".join(f'"{n}"' for n in currents) or "none configured"
+                raise ConfigError(
+                    f'{self.where}: [dashboard] grid_channels: "{name}" is not a current channel ({known})'
+                )
+        return tuple(currents if grid is None else grid)
+
 
 def describe_source(source: Path | None) -> str:
     return str(source) if source else "<settings>"
