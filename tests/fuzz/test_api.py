@@ -168,6 +168,7 @@ def requests(draw) -> tuple[bytes, bool]:
 @fuzz
 @given(request=requests())
 @example(request=(b"TRACE / HTTP/1.1\r\nHost: localhost\r\n\r\n", True))
+@example(request=(b"HEAD http://localhost:8070/api/v1/state HTTP/1.1\r\n\r\n" * 2, True))
 @example(request=(b"GET /api/v1/live?since=" + b"9" * 5000 + b" HTTP/1.1\r\n\r\n", True))
 def test_a_raw_request_gets_a_json_answer_or_a_quiet_close(api, quiet, capfd, request):
     data, whole = request

@@ -86,6 +86,8 @@ def parse_answers(data: bytes) -> list[tuple[int, dict, bytes]]:
         assert version == "HTTP/1.1", status_line
         headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
         length = int(headers["content-length"])
+        if data.startswith(b"HTTP/1.1 "):  # the answer to a HEAD: its length, but no body
+            length = 0  # (every body here is a JSON object, so it starts with "{")
         body, data = data[:length], data[length:]
         answers.append((int(status), headers, body))
     return answers
