@@ -3,7 +3,7 @@
 
     python bench/api.py [--half-open N] [--requests R]
 
-Starts `corcypower run` on the emulated chip (its state API on a free port), then, once
+Starts `corcypower run` with examples/emulator.toml (its state API on a free port), then, once
 with no other client and once with N connections held open that never finish a request
 (half of them send part of one), measures: GET /api/v1/state answer times (R requests, one
 after the other, p50/p95/max), the daemon's threads and RSS (/proc). Last, every held
@@ -28,24 +28,6 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-CONFIG = """
-[adc]
-chip = "emulated"
-[store]
-path = "{db}"
-[api]
-port = 0
-[[channels]]
-name = "mains_v"
-adc_channel = 1
-kind = "voltage"
-scale = 0.25
-[[channels]]
-name = "main"
-adc_channel = 0
-kind = "current"
-scale = 0.02
-"""
 
 
 def proc_status(pid: int, field: str) -> int:
@@ -85,12 +67,13 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, args.half_open * 2 + 1000), hard))
 
     with tempfile.TemporaryDirectory() as tmp:
-        config = Path(tmp) / "config.toml"
-        config.write_text(CONFIG.format(db=Path(tmp) / "power.db"))
+        config = Path(tmp) / "config.toml"  # `make run`'s, its database and API in tmp
+        config.write_text((REPO / "examples" / "emulator.toml").read_text() + "[api]\nport = 0\n")
         daemon = subprocess.Popen(
             [sys.executable, str(REPO / "mcp_rms.py"), "--config", str(config)],
             stderr=subprocess.PIPE,
             text=True,
+            cwd=tmp,
         )
         output = []
         while not (m := re.search(r"state API on (http://\S+)", "".join(output))):
