@@ -156,7 +156,8 @@ NOT_FINITE_OR_OUT_OF_BOUNDS = [
             '[adc] chip = "mcp3009": expected one of "mcp3008", "mcp3208", "emulated"',
         ),
         ('[adc]\nchipp = "mcp3008"\n', "unknown key [adc] chipp (did you mean [adc] chip?)"),
-        ("[nonsense]\nx = 1\n", "unknown key [nonsense] x"),
+        ("[nonsense]\nx = 1\n", "unknown key [nonsense] x; known sections: [adc], [mains],"),
+        ("[adc]\nzzz = 1\n", "unknown key [adc] zzz; known keys: [adc] chip, [adc] spi_bus,"),
         (
             "[adc]\nsample_rate_hz = 10\n",
             "[adc] sample_rate_hz = 10: expected a number from 200 to 20000",

@@ -101,6 +101,9 @@ class StateAPI:
         self.currents = {c.name for c in config.channels if c.kind == "current"}
         self.started_ms = self.clock.wall_ms()
         self.channels_json = json.dumps(channels_doc(config)).encode()
+        # other parts' sections of /api/v1/state (e.g. "alerts"): name → a function of nothing
+        # answering from RAM, called at each request
+        self.parts: dict[str, Callable[[], object]] = {}
         bind, port = config["api.bind"], config["api.port"]
         try:
             self.server = Server(
@@ -159,6 +162,7 @@ class StateAPI:
                 for ch in batch["channels"]
             ],
         }
+        doc.update({name: part() for name, part in self.parts.items()})
         return HTTPStatus.OK, json.dumps(doc).encode()
 
     def _energy(self, name: str, totals: dict | None) -> dict:

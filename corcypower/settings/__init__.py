@@ -1,7 +1,7 @@
 """Settings: one table of (name, default, help) drives defaults, validation and the docs.
 
 setting.py      one setting: name, default, help, check
-table.py        every setting (mqtt_table.py: the [mqtt] section)
+table.py        every setting (mqtt_table.py: [mqtt]; alerting.py: [notify.*] and [[alerts]])
 checks.py       the checks a value must pass
 passwords.py    passwords: environment, password_file (systemd credentials), or the config
 config.py       loading a TOML file into a validated Config of Channels

@@ -132,9 +132,12 @@ def time_zone(value: Any) -> str:
     return value
 
 
+URL = re.compile(r"https?://[^\s/]+(/\S*)?")
+
+
 def http_url(value: Any) -> str:
     expected = 'expected a URL such as "http://127.0.0.1:8070", with a port from 1 to 65535'
-    if not isinstance(value, str) or not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+    if not isinstance(value, str) or not URL.fullmatch(value):
         raise Invalid(expected)
     try:
         port = urlsplit(value).port  # raises on a port that is not a number from 0 to 65535
@@ -206,6 +209,24 @@ def volume_points(value: Any) -> dict[str, dict[str, Any]]:
     return points
 
 
+def word_list(*options: str) -> Callable[[Any], list[str]]:
+    """A list of distinct strings, each one of `options` (or any non-empty string if none)."""
+    expected = "expected a list of " + (
+        "any of " + ", ".join(show(o) for o in options) if options else "non-empty strings"
+    )
+
+    def check(value: Any) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise Invalid(expected)
+        if options and not set(value) <= set(options):
+            raise Invalid(expected)
+        if len(set(value)) != len(value):
+            raise Invalid(expected + ", each once")
+        return list(value)
+
+    return check
+
+
 def mqtt_topic(allow_empty: bool = False) -> Callable[[Any], str]:
     """A topic to publish under: levels joined by "/", no wildcard (+ #), no empty level."""
     expected = 'expected a topic such as "corcypower/garage": levels of printable characters joined by "/", without + or #'
@@ -226,6 +247,44 @@ def mqtt_topic(allow_empty: bool = False) -> Callable[[Any], str]:
         return value
 
     return check
+
+
+def web_url(value: Any) -> str:
+    """An http(s) URL kept exactly as written (a webhook's path may end in /)."""
+    if not isinstance(value, str) or not URL.fullmatch(value):
+        raise Invalid('expected a URL such as "https://example.com/hook"')
+    return value
+
+
+def email_list(value: Any) -> list[str]:
+    if not isinstance(value, list) or not value or not all(_is_address(v) for v in value):
+        raise Invalid('expected a list of one or more e-mail addresses, e.g. ["me@example.com"]')
+    return list(value)
+
+
+def email_address(value: Any) -> str:
+    if not _is_address(value):
+        raise Invalid('expected an e-mail address, e.g. "corcypower@example.com"')
+    return value
+
+
+def _is_address(value: Any) -> bool:
+    return isinstance(value, str) and bool(re.fullmatch(r"[^\s@<>]+@[^\s@<>]+", value))
+
+
+def clock_window(value: Any) -> tuple[int, int]:
+    """ "HH:MM-HH:MM" in local time, as (start, end) minutes after midnight; it may span midnight."""
+    expected = 'expected "HH:MM-HH:MM" in local time, e.g. "01:00-05:00" or "22:00-07:00"'
+    m = re.fullmatch(r"(\d\d):(\d\d)-(\d\d):(\d\d)", value) if isinstance(value, str) else None
+    if m is None:
+        raise Invalid(expected)
+    h1, m1, h2, m2 = map(int, m.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if h1 > 23 or m1 > 59 or m2 > 59 or end > 24 * 60:
+        raise Invalid(expected)
+    if start == end % (24 * 60):
+        raise Invalid(expected + "; start and end must differ (leave it out for all day)")
+    return start, end
 
 
 def client_id(value: Any) -> str:

@@ -1,11 +1,13 @@
 """The table of settings: (name, default, help, check) for every key, and for [[channels]].
 
 Defaults, validation (config.py) and the docs (docs.py, docs/settings.md) all come from here.
-The [mqtt] section has its own module (mqtt_table.py), listed here in its place.
+The [mqtt] section has its own module (mqtt_table.py), listed here in its place, and so do the
+settings of alerts ([notify.*] and [[alerts]], alerting.py).
 """
 
 from __future__ import annotations
 
+from corcypower.settings.alerting import NOTIFY_SETTINGS
 from corcypower.settings.checks import (
     boolean,
     choice,
@@ -360,6 +362,7 @@ SETTINGS: list[Setting] = [
     ),
     *MQTT_SETTINGS,
     Setting("log.level", "info", "Log level: debug, info, warning or error.", log_level),
+    *NOTIFY_SETTINGS,
 ]
 
 CHANNEL_SETTINGS: list[Setting] = [
@@ -402,6 +405,7 @@ CHANNEL_SETTINGS: list[Setting] = [
     ),
     Setting("invert", False, "Flip the sign: a CT clamped on backwards.", boolean),
 ]
+
 
 REQUIRED_CHANNEL_KEYS = ("name", "adc_channel", "kind", "scale")
 
