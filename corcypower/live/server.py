@@ -170,7 +170,7 @@ class Server:
             await self._close(reader, writer)
         except asyncio.IncompleteReadError:  # the client has said all it had to say
             await self._close(reader, writer)
-        except (ConnectionError, TimeoutError) as exc:  # it went away, or was too slow
+        except OSError as exc:  # it went away (a reset, ENOTCONN), or was too slow (TimeoutError)
             log.debug("%s: connection dropped: %r", self.name, exc)
         except Exception:  # a bug here: logged, and only this connection is lost
             log.exception("%s: connection failed", self.name)
@@ -182,14 +182,14 @@ class Server:
         """Close once the answer is sent. Input left unread would make the close a reset,
         which can destroy the answer before the client reads it: half-close, and read to
         the client's end (for at most LINGER_S)."""
-        if writer.can_write_eof():
-            writer.write_eof()
         try:
+            if writer.can_write_eof():
+                writer.write_eof()
             async with asyncio.timeout(LINGER_S):
                 await writer.drain()
                 while await reader.read(65536):
                     pass
-        except (ConnectionError, TimeoutError):
+        except OSError:  # reset meanwhile (ENOTCONN, ECONNRESET), or too slow (TimeoutError)
             pass
 
     async def _refuse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
@@ -264,7 +264,7 @@ async def _forget(writer: asyncio.StreamWriter) -> None:
     writer.transport.abort()
     try:
         await writer.wait_closed()
-    except (ConnectionError, OSError):
+    except OSError:
         pass
 
 

@@ -53,13 +53,13 @@ def get(url: str, method: str = "GET") -> tuple[int, dict]:
     """(status, JSON body) of a request, error statuses included."""
     request = urllib.request.Request(url, method=method)
     try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
+        with urllib.request.urlopen(request, timeout=60) as answer:
             return answer.status, json.loads(answer.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
 
 
-def raw(address, data: bytes, timeout: float = 10.0) -> list[tuple[int, dict, bytes]]:
+def raw(address, data: bytes, timeout: float = 30.0) -> list[tuple[int, dict, bytes]]:
     """Send raw bytes on a new connection, half-close it, and read every answer until the
     server closes: [(status, headers with lowercase names, body)]."""
     with socket.create_connection(address, timeout=timeout) as sock:

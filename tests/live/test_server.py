@@ -7,6 +7,7 @@ import gc
 import json
 import logging
 import socket
+import statistics
 import struct
 import subprocess
 import sys
@@ -330,16 +331,18 @@ def test_a_thousand_half_open_connections_do_not_stop_requests(echo):
     half_open = []
     try:
         for i in range(1000):
-            sock = connect(server.address)
+            sock = socket.create_connection(server.address, timeout=60)
             if i % 2:
                 sock.sendall(b"GET /echo HTTP/1.1\r\nHost: 127.0")  # and never the rest
             half_open.append(sock)
         took = []
         for _ in range(20):
             started = time.monotonic()
-            assert one(server.address, request("/echo"))[0] == 200
+            [(status, _, _)] = raw(server.address, request("/echo"), timeout=60)
+            assert status == 200
             took.append(time.monotonic() - started)
-        assert max(took) < 5.0, took  # before: a thread each, and requests timed out
+        # every one answered, most at once (the machine may be loaded: generous bounds)
+        assert statistics.median(took) < 1.0 and max(took) < 30, took
         assert threading.active_count() <= threads_before + 1 + WORKERS
         assert len(server.connections) <= 512
     finally:
@@ -349,12 +352,19 @@ def test_a_thousand_half_open_connections_do_not_stop_requests(echo):
 
 def test_clients_that_go_away_are_forgotten_quietly(echo, caplog, capfd):
     server = echo().server
+    ways = [
+        request("/big"),  # an answer that meets a closed socket
+        b"GET /big HTTP/1.1\r\nHo",  # half a request
+        b"",  # nothing
+    ]
     with caplog.at_level(logging.DEBUG, logger="corcypower"):
-        for _ in range(100):
+        for i in range(150):
             sock = connect(server.address)
-            sock.sendall(request("/big"))
+            sock.sendall(ways[i % 3])
+            if i % 2:
+                sock.shutdown(socket.SHUT_WR)  # a FIN first, then the reset
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            sock.close()  # at once, with a reset: the answer meets a closed socket
+            sock.close()  # at once, with a reset
         assert one(server.address, request("/echo"))[0] == 200
         gc.collect()  # asyncio logs a reset nobody retrieved when its future is collected
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
