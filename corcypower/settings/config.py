@@ -60,6 +60,7 @@ class Channel:
     # another device's voltage (then `voltage` is the nominal one used while it is stale)
     remote_voltage: RemoteVoltage | None = None
     voltage_shift_deg: float = 0.0  # the measured voltage delayed by this much of a cycle
+    phase: str | None = None  # "L1", "L2", "L3", "leg1", "leg2" (settings/phases.py)
     # `voltage = "v@120"` or two voltages ["a", "b@180"] (then `voltage` is the first's name)
     voltage_sources: tuple[VoltageSource, ...] = ()
 

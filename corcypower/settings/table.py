@@ -25,6 +25,7 @@ from corcypower.settings.checks import (
     volume_points,
 )
 from corcypower.settings.mqtt_table import MQTT_SETTINGS
+from corcypower.settings.phases import PHASES
 from corcypower.settings.setting import Setting
 
 # The SPI clock each chip is specified for at 3.3 V (datasheets, "fCLK" at VDD = 2.7 V).
@@ -408,6 +409,12 @@ CHANNEL_SETTINGS: list[Setting] = [
         0.0,
         "Current channels: delay the measured voltage by this many degrees of the mains cycle (at the frequency measured in each batch): one voltage channel serves every phase. Three-phase from L1's adapter: 120 for a CT on L2, 240 on L3; split-phase: 180 on leg 2.",
         number(-360.0, 360.0),
+    ),
+    Setting(
+        "phase",
+        None,
+        'The supply phase the channel is on: "L1", "L2", "L3" (three-phase) or "leg1", "leg2" (split-phase). The grid channels on each phase add up to its total in the state API (`phases`), MQTT and the sqlite views. Default: none.',
+        choice(*PHASES),
     ),
     Setting("invert", False, "Flip the sign: a CT clamped on backwards.", boolean),
     Setting(
