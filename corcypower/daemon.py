@@ -127,7 +127,11 @@ class Daemon:
     def open_store(self) -> None:
         self.db = Database(self.config.db_path)
         ids = register_channels(
-            self.db, self.config.channels, self.config["adc.chip"], self.clock.wall_ms()
+            self.db,
+            self.config.channels,
+            self.config["adc.chip"],
+            self.clock.wall_ms(),
+            self.config.grid_channels,
         )
         self.writer = Writer(
             self.db,

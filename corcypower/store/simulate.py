@@ -149,7 +149,7 @@ def simulate(
     """
     retention = retention or Retention.from_config(config)
     end_ms = round(time.time() * 1000) if end_ms is None else end_ms
-    ids = register_channels(db, config.channels, config["adc.chip"], end_ms)
+    ids = register_channels(db, config.channels, config["adc.chip"], end_ms, config.grid_channels)
     sim = Simulator(config, ids)
     total = round(days * DAY_MS) // sim.batch_ms
     per = max(1, CHUNK_MS // sim.batch_ms)
