@@ -187,7 +187,7 @@ def import_(config_path, db_path, source, scale, voltage, channel_names, max_gap
 def rebuild(config_path, db_path):
     """Recompute rollups and spans from the raw rows (stop the daemon first)."""
     from corcypower.store.database import Database
-    from corcypower.store.writer import rebuild as run
+    from corcypower.store.rebuild import rebuild as run
 
     _, path = config_and_db(config_path, db_path)
     with Database(path) as db, db.atomic() as conn:
