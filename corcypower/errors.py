@@ -23,3 +23,11 @@ class StoreError(CorcyPowerError, RuntimeError):
 
 class ExportError(CorcyPowerError, RuntimeError):
     """The central MySQL/MariaDB cannot be reached or written; the message says what to check."""
+
+
+class DatabaseBusy(StoreError):
+    """Another process (a daemon, an import) holds the database's writer lock."""
+
+
+class ForeignDatabase(StoreError):
+    """The file at the database's path is not CorcyPower's, or comes from a newer version."""

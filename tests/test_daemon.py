@@ -7,6 +7,8 @@ import sqlite3
 import subprocess
 import sys
 
+import numpy as np
+
 from corcypower import settings
 from corcypower.analysis import FLAG_LATE
 from corcypower.clock import FakeClock
@@ -57,27 +59,48 @@ def test_commits_come_every_commit_seconds(emulated_config):
     assert daemon.writer.due()
 
 
-def test_wall_clock_stepping_back_keeps_rows_in_order(emulated_config):
+def test_wall_clock_stepping_back_keeps_rows_in_order_half_a_batch_apart(
+    emulated_config, monkeypatch
+):
+    """A step back that holds: stamps advance by half a batch, never 1 ms, until caught up."""
+    monkeypatch.setattr("corcypower.clock.ACCEPT_STEP_AFTER_S", 2.0)  # believed after 4 batches
     daemon, clock = start(emulated_config)
     stamps = []
     daemon.listeners.append(lambda ts, duration, stats: stamps.append(ts))
     run_batches(daemon, 4)
-    before = daemon.last_ts
-    clock.step_wall(-3_600_000)  # NTP steps the clock back an hour
-    run_batches(daemon, 6)
+    clock.step_wall(-5_000)  # NTP steps the clock back 5 s
+    run_batches(daemon, 4 + 2 * 10 + 4)  # probation, then 5 s absorbed in 10 s, then steady
     daemon.writer.flush()
-    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)  # in acquisition order
-    assert stamps[stamps.index(before) + 1] == before + 1
+    assert stamps == sorted(set(stamps))  # in acquisition order, none repeated
+    spacing = np.diff(stamps)
+    assert spacing.min() >= 249 and spacing.max() <= 501, spacing  # (ms rounding)
+    assert 499 <= spacing[-1] <= 501 and clock.wall_ms() - 1000 < stamps[-1] <= clock.wall_ms()
     stored = rows(daemon, "SELECT count(*), sum(duration_ms) FROM batch WHERE channel_id = 1")
     assert stored[0] == (len(stamps), 500 * len(stamps))  # every batch stored, durations intact
     assert rows(daemon, "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_a_brief_forward_jump_of_the_wall_clock_dates_nothing_in_the_future(emulated_config):
+    """+1 day for 6 s (a bad NTP answer) used to stamp every later batch 1 ms after tomorrow."""
+    daemon, clock = start(emulated_config)
+    true_start = clock.wall_ms()
+    run_batches(daemon, 4)
+    clock.step_wall(86_400_000)
+    run_batches(daemon, 12)
+    clock.step_wall(-86_400_000)
+    run_batches(daemon, 6)
+    daemon.writer.flush()
+    stamps = [ts for (ts,) in rows(daemon, "SELECT DISTINCT ts FROM batch ORDER BY ts")]
+    assert max(stamps) <= clock.wall_ms() and min(stamps) > true_start
+    assert set(np.diff(stamps).tolist()) <= {499, 500, 501}  # neither a gap nor a squeeze
+    assert rows(daemon, "SELECT count(*) FROM gaps") == [(0,)]
 
 
 def test_a_database_from_the_future_is_continued_not_overwritten(emulated_config):
     daemon, clock = start(emulated_config)
     run_batches(daemon, 2)
     daemon.writer.flush()
-    daemon.db.close()
+    daemon.close_store()
     clock.step_wall(-86_400_000)  # rebooted with the clock a day behind
     again = Daemon(daemon.config, clock)
     again.open_store()
