@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -21,6 +22,8 @@ class Group(click.Group):
             return super().invoke(ctx)
         except CorcyPowerError as exc:
             raise click.ClickException(str(exc)) from None
+        except sqlite3.DatabaseError as exc:  # one a command did not name: still one line
+            raise click.ClickException(f"database: {exc}") from None
 
 
 config_option = click.option(

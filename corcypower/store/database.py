@@ -83,7 +83,7 @@ class Database:
                 self.conn.close()
             if isinstance(exc, StoreError):
                 raise
-            raise StoreError(f"{self.path}: {_reason(exc)}") from None
+            raise StoreError(f"{self.path}: {_reason(exc, read_only)}") from None
         # which file the connection holds: the path may later be deleted or replaced
         self.identity = None if read_only else _identity(self.path)
 
@@ -205,11 +205,16 @@ def _identity(path: Path) -> tuple[int, int]:
     return st.st_dev, st.st_ino
 
 
-def _reason(exc: BaseException) -> str:
+def _reason(exc: BaseException, read_only: bool) -> str:
     """An OSError or sqlite error as words, with what to check where it is a common mistake."""
     if isinstance(exc, OSError):
         return f"cannot create its directory ({exc.strerror or exc})"
     text = str(exc)
+    if read_only and ("readonly" in text or "unable to open" in text):
+        return (
+            f"cannot read it ({text}): a reader needs to read the file and, while the daemon "
+            "is stopped, to create its -shm file beside it; run as the daemon's user, or sudo"
+        )
     if "readonly" in text or "unable to open" in text:
         return f"{text} (check that the file and its directory exist and are writable by this user)"
     if "not a database" in text or "malformed" in text:

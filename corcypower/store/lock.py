@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from corcypower.errors import DatabaseBusy, StoreError
+from corcypower.store.database import Database
 
 
 class WriterLock:
@@ -88,3 +92,16 @@ def _read(fd: int) -> str:
         return os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
     except OSError:
         return ""
+
+
+@contextmanager
+def open_for_writing(path: str | Path, what: str) -> Iterator[Database]:
+    """The database, locked for `what` (a command) and opened read-write, for a `with`.
+
+    sqlite errors inside (a full disk, a file damaged under us) become a StoreError naming it.
+    """
+    with WriterLock(path, what), Database(path) as db:
+        try:
+            yield db
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: {exc}") from None
