@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 MIGRATION_NAME = re.compile(r"^(\d{4})_\w+\.sql$")
 WAL_SIZE_LIMIT = 16 * 1024 * 1024
+WAL_FILES = ("-wal", "-shm")  # beside the database while a connection has it open
 
 
 def _rebuild_history(conn: sqlite3.Connection) -> None:
@@ -84,8 +85,9 @@ class Database:
             if isinstance(exc, StoreError):
                 raise
             raise StoreError(f"{self.path}: {_reason(exc, read_only)}") from None
-        # which file the connection holds: the path may later be deleted or replaced
+        # which files the connection holds: the path may later be deleted or replaced
         self.identity = None if read_only else _identity(self.path)
+        self.companions = {} if read_only else {s: _maybe_identity(self.wal(s)) for s in WAL_FILES}
 
     def _open(self, timeout: float) -> None:
         if self.read_only:
@@ -149,6 +151,22 @@ class Database:
     def close(self) -> None:
         self.conn.close()
 
+    def wal(self, suffix: str = "-wal") -> Path:
+        return self.path.with_name(self.path.name + suffix)
+
+    def abandon(self) -> None:
+        """Close a connection whose file was deleted or replaced, and remove its WAL files.
+
+        sqlite leaves the WAL and shared memory of a file that has moved where they are; a
+        connection opening the path next would apply the old file's pages to the new one.
+        Only the files this connection opened are removed (same inode), nothing of the new.
+        """
+        self.close()
+        for suffix, identity in self.companions.items():
+            path = self.wal(suffix)
+            if identity is not None and _maybe_identity(path) == identity:
+                path.unlink(missing_ok=True)
+
     def replaced(self) -> str | None:
         """How the path stopped being the file this connection writes, or None if it still is.
 
@@ -203,6 +221,13 @@ class Database:
 def _identity(path: Path) -> tuple[int, int]:
     st = os.stat(path)
     return st.st_dev, st.st_ino
+
+
+def _maybe_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        return _identity(path)
+    except OSError:
+        return None
 
 
 def _reason(exc: BaseException, read_only: bool) -> str:

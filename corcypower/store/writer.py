@@ -118,6 +118,7 @@ class Writer:
         self.retention = retention or Retention()
         self.buffer_rows = buffer_rows
         self.reopen = reopen
+        self.lost = False  # the file was deleted or replaced, and not yet reopened
         self.pending: list[tuple] = []
         self.last_commit = self.clock.monotonic()
         self.last_prune_ms: int | None = None
@@ -200,20 +201,23 @@ class Writer:
     def _follow_the_path(self) -> None:
         """If the file at the path is no longer ours, move to the one there now (or a new one)."""
         why = self.db.replaced() if self.reopen is not None else None
-        if why is None:
+        if why is None and not self.lost:
             return
-        log.error(
-            "%s %s while the daemon was running: writing the %d rows not yet committed to "
-            "the file now at that path (a new database if there is none)",
-            self.db.path,
-            why,
-            len(self.pending),
-        )
-        db, ids = self.reopen()
+        if not self.lost:
+            log.error(
+                "%s %s while the daemon was running: writing the %d rows not yet committed "
+                "to the file now at that path (a new database if there is none)",
+                self.db.path,
+                why,
+                len(self.pending),
+            )
+            # closed first, its WAL files removed: a new connection would take them for its own
+            self.db.abandon()
+            self.lost = True
+        db, ids = self.reopen()  # on failure: retried at the next commit, rows kept
         new_id = {self.channel_ids[name]: ids[name] for name in self.channel_ids}
         self.pending = [(r[0], new_id[r[1]], *r[2:]) for r in self.pending]
-        self.db.close()
-        self.db, self.channel_ids = db, ids
+        self.db, self.channel_ids, self.lost = db, ids, False
         self.last_prune_ms = None
 
     def _write(self, conn: sqlite3.Connection, rows: list[tuple]) -> int:
