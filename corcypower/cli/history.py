@@ -9,7 +9,14 @@ from datetime import datetime
 
 import click
 
-from corcypower.cli.common import cli, config_and_db, config_option, db_option, setup_logging
+from corcypower.cli.common import (
+    FiniteRange,
+    cli,
+    config_and_db,
+    config_option,
+    db_option,
+    setup_logging,
+)
 from corcypower.errors import CorcyPowerError
 
 RELATIVE = re.compile(r"^-(\d+(?:\.\d+)?)\s*([smhdw])$")
@@ -50,7 +57,7 @@ def parse_time(text: str, option: str, now_ms: int) -> int:
 @db_option
 @click.option(
     "--days",
-    type=click.FloatRange(min=0.001, max=3660),
+    type=FiniteRange(min=0.001, max=3660),
     required=True,
     help="Days of history to make (at most ten years).",
 )
@@ -147,14 +154,14 @@ def _channel_names(values: tuple[str, ...]) -> dict[int, str]:
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--scale",
-    type=click.FloatRange(min=0, max=10, min_open=True),
+    type=FiniteRange(min=0, max=10, min_open=True),
     default=0.27,
     show_default=True,
     help="Amps per ADC count of the old setup.",
 )
 @click.option(
     "--voltage",
-    type=click.FloatRange(min=1, max=1000),
+    type=FiniteRange(min=1, max=1000),
     default=237.0,
     show_default=True,
     help="Fixed mains volts the old setup assumed.",
@@ -168,7 +175,7 @@ def _channel_names(values: tuple[str, ...]) -> dict[int, str]:
 )
 @click.option(
     "--max-gap",
-    type=click.FloatRange(min=0, max=10, min_open=True),
+    type=FiniteRange(min=0, max=10, min_open=True),
     default=10.0,
     show_default=True,
     help="Seconds between rows beyond which there is a gap.",
