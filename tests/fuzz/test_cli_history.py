@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from corcypower.cli import cli
 from corcypower.store.database import Database
+from tests.conftest import CHANNELS
 from tests.store.test_importer import good_rows, mongo_line, original_db
 
 CONFIG = """
@@ -25,17 +26,6 @@ chip = "emulated"
 chip = "mcp3208"
 [store]
 path = "{db}"
-[[channels]]
-name = "mains_v"
-adc_channel = 1
-kind = "voltage"
-scale = 0.25
-[[channels]]
-name = "main"
-adc_channel = 0
-kind = "current"
-scale = 0.02
-voltage = "mains_v"
 """
 
 
@@ -46,7 +36,7 @@ class Files:
         self.dir = Path(tempfile.mkdtemp(prefix="fuzz-cli-"))
         self.db = self.dir / "power.db"
         self.config = self.dir / "config.toml"
-        self.config.write_text(CONFIG.format(db=self.db))
+        self.config.write_text(CONFIG.format(db=self.db) + CHANNELS)
         assert invoke("simulate", "--config", self.config, "--days", "0.02").exit_code == 0
         original_db(self.dir / "old.db", good_rows(time.time() - 7200, 50))
         (self.dir / "adc.json").write_text(mongo_line(time.time() - 3600) + "\n")
