@@ -95,7 +95,8 @@ class Stamper:
                 if self.last_end is None
                 else max(0, round((end - self.last_end) * 1000) - duration_ms)
             )
-            floor = self.last_ts + hole + max(1, duration_ms // 2)
+            # a hole keeps its length; continuous batches may be squeezed to half their length
+            floor = self.last_ts + (hole + duration_ms if hole else max(1, duration_ms // 2))
             if ts < floor and not self.behind:
                 log.warning(
                     "the clock is %.1f s behind the last stored batch: stamps advance by half "
