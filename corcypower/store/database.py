@@ -118,6 +118,9 @@ class Database:
         self.conn.execute("PRAGMA foreign_keys = ON")
         if not self.read_only:
             self.migrate()
+            # sqlite opens a file it may not write read-only without a word, and fails only at
+            # the first write, wherever that is: a write of nothing now says it here
+            self.conn.execute(f"PRAGMA user_version = {self.version()}")
 
     def _check_ours(self) -> None:
         """Refuse a sqlite file CorcyPower did not make, before anything is written into it."""
