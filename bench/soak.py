@@ -285,14 +285,18 @@ def soak(args) -> None:
     slow.thread.join(timeout=5)
     report(args, db, daemon, kills, full, clients, slow, code)
     disk.unmount()
+    print(f"the daemon's log: {daemon.log}")
 
 
 def report(args, db, daemon, kills, full, clients, slow, code) -> None:
     log = daemon.log.read_text()
     with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
         integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        # a gap, and whether sampling fell behind right before it (a stall: the batch is late)
         gaps = conn.execute(
-            "SELECT from_ms, to_ms FROM gaps WHERE channel = 'main' ORDER BY from_ms"
+            "SELECT g.from_ms, g.to_ms, b.flags & 4 FROM gaps AS g LEFT JOIN batch AS b "
+            "ON b.ts = g.from_ms AND b.channel_id = (SELECT id FROM channel WHERE name = 'main') "
+            "WHERE g.channel = 'main' ORDER BY g.from_ms"
         ).fetchall()
         rows, late = conn.execute(
             "SELECT count(*), sum(flags & 4 != 0) FROM batch WHERE channel_id = "
@@ -311,7 +315,7 @@ def report(args, db, daemon, kills, full, clients, slow, code) -> None:
             f"{promise / 1000:g} s"
         )
     if full:
-        inside = [g for g in gaps if g[1] > full["from_ms"] and g[0] < full["to_ms"]]
+        inside = [g[:2] for g in gaps if g[1] > full["from_ms"] and g[0] < full["to_ms"]]
         failed = log.count("failed (")
         print(
             f"full disk {(full['to_ms'] - full['from_ms']) / 1000:.0f} s: {failed} failed commits "
@@ -319,9 +323,10 @@ def report(args, db, daemon, kills, full, clients, slow, code) -> None:
             f"{[(round((b - a) / 1000, 1)) for a, b in inside] or 'none'}"
         )
     explained = []
-    for a, b in gaps:
-        cause = next((k for k in kills if abs(k["last_ms"] - a) <= BATCH_MS), None)
-        explained.append(f"{(b - a) / 1000:.1f} s ({'a kill' if cause else 'UNEXPLAINED'})")
+    for a, b, late in gaps:
+        killed = any(abs(k["last_ms"] - a) <= BATCH_MS for k in kills)
+        cause = "a kill" if killed else "sampling stalled" if late else "UNEXPLAINED"
+        explained.append(f"{(b - a) / 1000:.1f} s ({cause})")
     print(f"gaps of 'main': {', '.join(explained) or 'none'}")
     print("daemon lives (pid: minutes, RSS MB first -> last (max), threads first -> last (max)):")
     for life in daemon.lives:

@@ -97,15 +97,16 @@ class Stamper:
             )
             # a hole keeps its length; continuous batches may be squeezed to half their length
             floor = self.last_ts + (hole + duration_ms if hole else max(1, duration_ms // 2))
-            if ts < floor and not self.behind:
+            behind = ts <= self.last_ts  # not a few ms of jitter against the floor: truly behind
+            if behind and not self.behind:
                 log.warning(
                     "the clock is %.1f s behind the last stored batch: stamps advance by half "
                     "of each batch until it catches up",
                     (self.last_ts - ts) / 1000,
                 )
-            elif ts >= floor and self.behind:
+            elif self.behind and not behind:
                 log.warning("the clock has caught up with the stored batches")
-            self.behind = ts < floor
+            self.behind = behind
             ts = max(ts, floor)
         self.last_ts, self.last_end = ts, end
         return ts
