@@ -31,3 +31,7 @@ class DatabaseBusy(StoreError):
 
 class ForeignDatabase(StoreError):
     """The file at the database's path is not CorcyPower's, or comes from a newer version."""
+
+
+class DeliveryError(CorcyPowerError, OSError):
+    """A notification could not be delivered; the message says where and why."""
