@@ -11,7 +11,8 @@ batch's window [start, end), which is whole mains cycles (cycles.py, tiling.py):
 integral of the straight lines through the samples (integration.py).
 
 The current is converted after its voltage (one channel at a time), so the voltage is
-interpolated onto each current sample's time, moved on by `phase_deg` (the CT's lead). P > 0
+interpolated onto each current sample's time, moved on by `phase_deg` (the CT's lead); it may
+be another phase's, derived from a voltage channel, or a difference of two (derived.py). P > 0
 is drawn from the grid, P < 0 exported (or `invert`); PF carries P's sign. S uses the same
 interpolated voltage over the same samples as P, so |PF| <= 1.
 
