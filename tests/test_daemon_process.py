@@ -128,7 +128,7 @@ def test_readings_view_in_the_sqlite3_shell(emulated_config, spawn):
     )
     assert header.stdout.splitlines()[0].split("|") == [
         "ts", "time", "channel", "mean", "min", "max", "rms", "vrms", "frequency_hz",
-        "irms", "real_power_w", "apparent_power_va", "power_factor",
+        "irms", "real_power_w", "apparent_power_va", "power_factor", "phase",
     ]  # fmt: skip
     # not the last batch: cut short by the stop, it may hold too few cycles for volts
     rows = sqlite3_shell(
