@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 import click
@@ -47,9 +48,20 @@ def mysql():
 
 @mysql.command()
 @config_option
-def init(config_path):
-    """Create the tables VolumeData and ChannelMinute (safe to run again)."""
+@click.option(
+    "--user",
+    "admin",
+    metavar="NAME",
+    help="Connect as this user (an administrator: asks for the password) instead of [export.mysql] user.",
+)
+def init(config_path, admin):
+    """Create the tables and triggers, or bring older ones up to date (safe to run again)."""
     _, s = _settings(config_path)
+    if admin is not None:
+        password = click.prompt(
+            f"MySQL password of {admin}", hide_input=True, default="", show_default=False
+        )
+        s = dataclasses.replace(s, user=admin, password=password)
     central = _central(s)
     try:
         done = central.init()

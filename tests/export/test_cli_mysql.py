@@ -18,8 +18,8 @@ def device(tmp_path):
     return d
 
 
-def run(*args):
-    result = CliRunner().invoke(cli, ["mysql", *map(str, args)])
+def run(*args, input=None):
+    result = CliRunner().invoke(cli, ["mysql", *map(str, args)], input=input)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     return result
 
@@ -47,6 +47,27 @@ def test_init_export_now_and_status(device, mariadb, database):
     after = run("status", "--config", config, "--ping").output
     assert "40 rows in all" in after and "backlog: 0 closed minutes" in after
     assert "server:  answers (10." in after
+
+
+def test_init_as_an_administrator_when_the_device_may_only_write(device, mariadb, database):
+    mariadb.query(database, "CREATE USER IF NOT EXISTS 'dba'@'%%' IDENTIFIED BY 'dba-pw'")
+    mariadb.query(database, f"GRANT ALL ON `{database}`.* TO 'dba'@'%%'")
+    mariadb.query(database, "CREATE USER IF NOT EXISTS 'writer'@'%%' IDENTIFIED BY 'pw'")
+    mariadb.query(database, f"GRANT SELECT, INSERT, UPDATE ON `{database}`.* TO 'writer'@'%%'")
+    config = device.config_file(mariadb.host, mariadb.port, database, password="pw")
+    config.write_text(config.read_text().replace('user = "corcy"', 'user = "writer"'))
+    refused = run("init", "--config", config)
+    assert refused.exit_code == 1 and "CREATE command denied" in refused.output
+    assert "CREATE, ALTER, INDEX, TRIGGER for `corcypower mysql init`" in refused.output
+    done = run("init", "--config", config, "--user", "dba", input="dba-pw\n")
+    assert done.exit_code == 0 and "MySQL password of dba" in done.output
+    assert (
+        "dba@127.0.0.1" in done.output and "CREATE TRIGGER ChannelMinuteHourInsert" in done.output
+    )
+    assert "sent 40 rows" in run("export-now", "--config", config).output  # the triggers' rights
+    assert mariadb.query(database, "SELECT count(*), sum(ImportWh) FROM ChannelHour") == [
+        (2, pytest.approx(100.0))
+    ]
 
 
 def test_errors_are_messages_not_tracebacks(device, mariadb, database):

@@ -1,0 +1,275 @@
+#!/usr/bin/env python3
+"""Fleet benchmark: many devices' minutes in one central MariaDB, and the queries a dashboard makes.
+
+    python bench/fleet.py [--devices 20 50 100 200] [--days 30] [--workers 4]
+                          [--volume channel|device] [--buffer-pool 1G]
+
+A throwaway MariaDB is started here (tests/export/mariadb.py, in a temporary directory, with
+its default durability: a log flush per commit) and set up by `corcypower mysql init`'s own
+code. Devices are added in stages (20, then up to 50, 100, 200); each new device gets `days`
+days of minutes of 4 current channels (a house, a heat pump, a car charger, solar panels:
+synthetic, deterministic), sent through the exporter's own path (export/tables.py makes the
+ChannelMinute and VolumeData rows, Central.write upserts them, batch_rows = 1000 minute-rows
+per transaction) by `workers` processes, each on its own connection. The fleet moves through
+time together, as it does when every device exports (each write is one device's next 1000
+minute-rows), so the tables grow in the order they would.
+
+After each stage it reports:
+- ingest: ChannelMinute rows per second (VolumeData and the ChannelHour triggers' work come
+  on top), and one "fleet minute": every device upserting its latest minute, as each does
+  once a minute in steady state;
+- size: bytes per table (information_schema after ANALYZE TABLE, and the .ibd files), and
+  per device-year;
+- the queries (export/central.py's Reader, timed around the call, pandas included): the first
+  run (cold: what the buffer pool did not hold came from disk) and the median of 5 more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from corcypower.export.central import Reader  # noqa: E402
+from corcypower.export.config import ExportSettings, VolumePoint  # noqa: E402
+from corcypower.export.mysql import Central  # noqa: E402
+from corcypower.export.tables import MinuteRow, channel_records, volume_records  # noqa: E402
+from tests.export.mariadb import PASSWORD, USER, MariaDB  # noqa: E402
+
+CHANNELS = ("house", "heatpump", "car", "solar")
+BATCH_ROWS = 1000  # the exporter's default batch_rows
+MINUTE_MS = 60_000
+END = datetime(2026, 4, 9, tzinfo=UTC)  # 30 days before it hold Europe's switch to summer time
+TZ = "Europe/Brussels"
+HOUSE = 3  # devices in the house view
+
+
+def point(device: int) -> str:
+    return f"device-{device:03d}"
+
+
+def volume_points(device: int, mode: str) -> tuple[VolumePoint, ...]:
+    """The exporter's default (a VolumeData point per channel) or one point for the device."""
+    name = point(device)
+    if mode == "device":
+        return (VolumePoint(name, CHANNELS, "import"),)
+    return tuple(VolumePoint(f"{name}-{c}", (c,), "import") for c in CHANNELS)
+
+
+def minutes(device: int, first_minute: int, count: int, start_ms: int) -> list[MinuteRow]:
+    """`count` minutes of the device's 4 channels, in the outbox's order (time, then channel)."""
+    rng = np.random.default_rng(device * 1_000_003 + first_minute)
+    m = first_minute + np.arange(count)
+    hour = (m / 60.0) % 24
+    day = np.clip(np.sin((hour - 6) / 12 * np.pi), 0, None)  # daylight, 0 at night
+    size = 0.5 + (device % 7) / 4  # houses differ
+    avg = np.stack(
+        [
+            size * (300 + 500 * np.clip(np.sin((hour - 17) / 8 * np.pi), 0, None)),
+            size * 900 * (rng.random(count) < 0.4),
+            7400.0 * ((hour > 1) & (hour < 4) & (device % 3 == 0)),
+            -size * 3000 * day,
+        ],
+        axis=1,
+    ) + rng.normal(0, 10, (count, len(CHANNELS)))
+    spread = np.abs(rng.normal(0, 50, (count, len(CHANNELS))))
+    rows = []
+    for k in range(count):
+        ts = start_ms + int(m[k]) * MINUTE_MS
+        for c, name in enumerate(CHANNELS):
+            w = float(avg[k, c])
+            rows.append(
+                MinuteRow(
+                    ts,
+                    name,
+                    max(w, 0) / 60,
+                    max(-w, 0) / 60,
+                    w - spread[k, c],
+                    w + spread[k, c],
+                    w,
+                    120,
+                    60_000,
+                )  # fmt: skip
+            )
+    return rows
+
+
+def ingest(job: tuple) -> int:
+    """A worker: its devices' minutes, in time order across them, on its own connection."""
+    settings, devices, total_minutes, start_ms, volume = job
+    central = Central(settings)
+    per_write = BATCH_ROWS // len(CHANNELS)
+    sent = 0
+    for first in range(0, total_minutes, per_write):
+        count = min(per_write, total_minutes - first)
+        for device in devices:
+            rows = minutes(device, first, count, start_ms)
+            records = channel_records(point(device), rows)
+            records += volume_records(volume_points(device, volume), rows)
+            assert central.write(records) == []
+            sent += len(rows)
+    central.close()
+    return sent
+
+
+def fleet_minute(settings: ExportSettings, devices: int, minute: int, start_ms: int, volume):
+    """Seconds for every device to upsert one minute, each in its own transaction."""
+    central = Central(settings)
+    central.connect()
+    t0 = time.perf_counter()
+    for device in range(devices):
+        rows = minutes(device, minute, 1, start_ms)
+        records = channel_records(point(device), rows)
+        records += volume_records(volume_points(device, volume), rows)
+        central.write(records)
+    seconds = time.perf_counter() - t0
+    central.close()
+    return seconds
+
+
+def sizes(server: MariaDB, database: str) -> dict[str, tuple[int, int]]:
+    """Per table: (data + index bytes from information_schema, bytes of its .ibd files)."""
+    tables = [t for (t,) in server.query(database, "SHOW TABLES")]
+    for table in tables:
+        server.query(database, f"ANALYZE TABLE `{table}`")
+    found = {}
+    for table, data, index in server.query(
+        database,
+        "SELECT TABLE_NAME, DATA_LENGTH, INDEX_LENGTH FROM information_schema.TABLES "
+        "WHERE TABLE_SCHEMA = %s",
+        (database,),
+    ):
+        files = server.datadir.glob(f"{database}/{table}.ibd")
+        parts = server.datadir.glob(f"{database}/{table}#P#*.ibd")
+        found[table] = (data + index, sum(f.stat().st_size for f in [*files, *parts]))
+    return found
+
+
+def timed(call, repeat: int = 5) -> tuple[float, float, object]:
+    """(first run s, median of `repeat` more s, the first result)."""
+    t0 = time.perf_counter()
+    result = call()
+    first = time.perf_counter() - t0
+    runs = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        call()
+        runs.append(time.perf_counter() - t0)
+    return first, statistics.median(runs), result
+
+
+def queries(reader: Reader, devices: int, start_ms: int, end_ms: int) -> list[tuple]:
+    """(name, rows returned, first s, median s) of the dashboard's queries."""
+    month = [(point(0), c) for c in CHANNELS]
+    house = [(point(d), c) for d in range(min(HOUSE, devices)) for c in CHANNELS]
+    yesterday = (END - timedelta(days=1)).date()
+    week = end_ms - 7 * 86_400_000
+    plan = [
+        ("channels of every device", lambda: reader.channels()),
+        ("one device's month (4 ch, <= 1000 points)",
+         lambda: reader.history(month, start_ms, end_ms, 1000)),
+        ("every device's daily energy, 30 days",
+         lambda: reader.daily_energy(None, 30, end_ms - 1, TZ)),
+        ("top 10 devices yesterday", lambda: reader.top_points(yesterday, TZ, 10)),
+        (f"house: {len(house)} channels' week (<= 1000 points)",
+         lambda: reader.history(house, week, end_ms, 1000)),
+        (f"house: {len(house)} channels' day (<= 1000 points)",
+         lambda: reader.history(house, end_ms - 86_400_000, end_ms, 1000)),
+        (f"house: {len(house)} channels' daily energy, 30 days",
+         lambda: reader.daily_energy(house, 30, end_ms - 1, TZ)),
+        ("house: the same in Asia/Kolkata (+5:30)",
+         lambda: reader.daily_energy(house, 30, end_ms - 1, "Asia/Kolkata")),
+    ]  # fmt: skip
+    results = []
+    for name, call in plan:
+        first, median, df = timed(call)
+        results.append((name, len(df), first, median))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--devices", type=int, nargs="+", default=[20, 50, 100, 200])
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--volume", choices=["channel", "device"], default="channel")
+    parser.add_argument("--buffer-pool", default="1G")
+    args = parser.parse_args()
+    total_minutes = args.days * 1440
+    end_ms = int(END.timestamp() * 1000)
+    start_ms = end_ms - total_minutes * MINUTE_MS
+    options = [f"--innodb-buffer-pool-size={args.buffer_pool}", "--innodb-log-file-size=256M"]
+    with tempfile.TemporaryDirectory(prefix="corcypower-fleet-") as tmp:
+        server = MariaDB(Path(tmp) / "mariadb", options=options).start()
+        try:
+            database = server.create_database("fleet")
+            settings = ExportSettings(server.host, server.port, database, USER, PASSWORD,
+                                      read_timeout=600, write_timeout=600)  # fmt: skip
+            (version,) = server.query("mysql", "SELECT VERSION()")[0]
+            print(
+                f"MariaDB {version}, buffer pool {args.buffer_pool}; {len(CHANNELS)} channels, "
+                f"{args.days} days of minutes per device, VolumeData point per {args.volume}, "
+                f"{args.workers} writing connections; load average at start "
+                f"{open('/proc/loadavg').read().split()[0]}",
+                flush=True,
+            )
+            init = Central(settings)
+            init.init()
+            init.close()
+            done = 0
+            for target in args.devices:
+                new = list(range(done, target))
+                jobs = [
+                    (settings, new[w :: args.workers], total_minutes, start_ms, args.volume)
+                    for w in range(args.workers)
+                    if new[w :: args.workers]
+                ]
+                t0 = time.perf_counter()
+                with multiprocessing.get_context("spawn").Pool(len(jobs)) as pool:
+                    sent = sum(pool.map(ingest, jobs))
+                seconds = time.perf_counter() - t0
+                done = target
+                report(server, database, settings, args, target, sent, seconds, start_ms, end_ms)
+        finally:
+            server.remove()
+
+
+def report(server, database, settings, args, devices, sent, seconds, start_ms, end_ms) -> None:
+    load = open("/proc/loadavg").read().split()[0]
+    minute = fleet_minute(settings, devices, args.days * 1440 - 1, start_ms, args.volume)
+    print(
+        f"\n== {devices} devices: +{sent:,} ChannelMinute rows in {seconds:,.0f} s = "
+        f"{sent / seconds:,.0f} rows/s; a fleet minute ({devices} upserts of 4 rows): "
+        f"{minute * 1000:,.0f} ms; load average {load}"
+    )
+    device_years = devices * args.days / 365.25
+    found = sizes(server, database)
+    for table, (schema_bytes, file_bytes) in sorted(found.items()):
+        print(
+            f"   {table:16} {schema_bytes / 1e6:9,.1f} MB (files {file_bytes / 1e6:9,.1f} MB): "
+            f"{schema_bytes / device_years / 1e6:7,.1f} MB per device-year"
+        )
+    total = sum(b for b, _ in found.values())
+    print(
+        f"   {'all':16} {total / 1e6:9,.1f} MB: {total / device_years / 1e6:7,.1f} MB per device-year"
+    )
+    with Reader(settings) as reader:
+        for name, rows, first, median in queries(reader, devices, start_ms, end_ms):
+            print(
+                f"   {name:48} {rows:6} rows  first {first * 1000:7,.1f} ms  median {median * 1000:7,.1f} ms"
+            )
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""`corcypower mysql init` against a real MariaDB: new tables, older ones upgraded, hours kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from corcypower.errors import ExportError
+from corcypower.export.mysql import Central
+from corcypower.export.schema import statements
+from corcypower.export.tables import MinuteRow, channel_records
+from tests.export.test_mysql import TS, settings_for
+
+MIN = 60_000
+HOUR = 3_600_000
+CREATED = [
+    "CREATE TABLE IF NOT EXISTS `VolumeData`",
+    "CREATE TABLE IF NOT EXISTS `ChannelMinute`",
+    "CREATE TABLE IF NOT EXISTS `ChannelHour`",
+    "CREATE TABLE IF NOT EXISTS `CorcyPowerSchema`",
+]
+# CorcyPower's ChannelMinute before the fleet sizing: the time first in the primary key
+OLD_CHANNEL_MINUTE = """CREATE TABLE `ChannelMinute` (
+  `TimeStamp` datetime NOT NULL, `Point` varchar(64) NOT NULL, `Channel` varchar(64) NOT NULL,
+  `ImportWh` double NOT NULL, `ExportWh` double NOT NULL, `MinW` double NOT NULL,
+  `MaxW` double NOT NULL, `AvgW` double NOT NULL, `NumReads` int(11) NOT NULL,
+  `MeasuredSeconds` double NOT NULL,
+  PRIMARY KEY (`TimeStamp`, `Point`, `Channel`),
+  KEY `PointChannelTimestampIdx` (`Point`, `Channel`, `TimeStamp`),
+  CONSTRAINT `ChannelMinuteEnergy` CHECK (`ImportWh` >= 0 AND `ExportWh` >= 0)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"""
+HOURS = "SELECT Point, Channel, TimeStamp, ImportWh, ExportWh, MinW, MaxW, NumReads, MeasuredSeconds FROM ChannelHour ORDER BY Point, Channel, TimeStamp"  # fmt: skip
+
+
+def minute(k, watts, point="garage", channel="main", spread=10.0, seconds=60.0):
+    """Minute k after TS of constant `watts` (energy over `seconds` measured), as sent."""
+    wh = abs(watts) * seconds / 3600
+    row = MinuteRow(TS + k * MIN, channel, wh if watts > 0 else 0.0, wh if watts < 0 else 0.0,
+                    watts - spread, watts + spread, watts, 120, int(seconds * 1000))  # fmt: skip
+    return channel_records(point, [row])
+
+
+def index_columns(mariadb, database, table, index):
+    return [
+        c
+        for (c,) in mariadb.query(
+            database,
+            "SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %s "
+            "AND TABLE_NAME = %s AND INDEX_NAME = %s ORDER BY SEQ_IN_INDEX",
+            (database, table, index),
+        )
+    ]
+
+
+def init(mariadb, database, **changes):
+    central = Central(settings_for(mariadb, database, **changes))
+    try:
+        return central.init()
+    finally:
+        central.close()
+
+
+def test_init_creates_tables_and_triggers_then_finds_nothing_to_do(mariadb, database):
+    assert init(mariadb, database) == [
+        *CREATED,
+        "CREATE TRIGGER ChannelMinuteHourInsert",
+        "CREATE TRIGGER ChannelMinuteHourUpdate",
+        "ChannelHour filled from the minutes already there (0 hours)",
+    ]
+    assert init(mariadb, database) == CREATED  # again: nothing left to do
+    tables = sorted(t for (t,) in mariadb.query(database, "SHOW TABLES"))
+    assert tables == ["ChannelHour", "ChannelMinute", "CorcyPowerSchema", "VolumeData"]
+    assert len(statements("tables.sql")) == 4 and len(statements("triggers.sql")) == 2
+    for table in ("ChannelMinute", "ChannelHour"):
+        assert index_columns(mariadb, database, table, "PRIMARY") == [
+            "Point",
+            "Channel",
+            "TimeStamp",
+        ]
+        keys = mariadb.query(database, f"SHOW INDEX FROM {table} WHERE Key_name <> 'PRIMARY'")
+        assert keys == []  # the primary key serves every query: nothing else to write
+    assert index_columns(mariadb, database, "VolumeData", "PRIMARY") == ["TimeStamp", "Point"]
+    assert index_columns(mariadb, database, "VolumeData", "PointTimestampIdx") == ["Point", "TimeStamp"]  # fmt: skip
+
+
+def test_init_upgrades_energymonitors_own_table_and_keeps_its_rows(mariadb, database):
+    # EnergyMonitor's db.sql, as its users may have it: Point varchar(10), no second index
+    mariadb.query(database, """CREATE TABLE VolumeData (
+        TimeStamp datetime NOT NULL, Point varchar(10) NOT NULL, NumReads int(11) NOT NULL,
+        SupplyWh double NOT NULL, SupplyMaxW double NOT NULL, SupplyMinW double NOT NULL,
+        SupplyAvgW double NOT NULL, UsageWh double NOT NULL, UsageMaxW double NOT NULL,
+        UsageMinW double NOT NULL, UsageAvgW double NOT NULL,
+        TotalAvgW int(11) GENERATED ALWAYS AS (round(SupplyAvgW - UsageAvgW,0)) VIRTUAL,
+        PRIMARY KEY (TimeStamp, Point)) ENGINE=InnoDB DEFAULT CHARSET=utf8""")  # fmt: skip
+    mariadb.query(
+        database,
+        "INSERT INTO VolumeData (TimeStamp, Point, NumReads, SupplyWh, SupplyMaxW, SupplyMinW, "
+        "SupplyAvgW, UsageWh, UsageMaxW, UsageMinW, UsageAvgW) "
+        "VALUES ('2020-01-01 00:00:00', 'Mains', 60, 10, 700, 500, 600, 0, 0, 0, 0)",
+    )
+    done = init(mariadb, database)
+    assert "ALTER TABLE VolumeData: Point varchar(10) -> varchar(64)" in done
+    assert "ALTER TABLE VolumeData: index PointTimestampIdx (Point, TimeStamp) added" in done
+    (length,) = mariadb.query(
+        database,
+        "SELECT CHARACTER_MAXIMUM_LENGTH FROM information_schema.COLUMNS WHERE "
+        "TABLE_SCHEMA = %s AND TABLE_NAME = 'VolumeData' AND COLUMN_NAME = 'Point'",
+        (database,),
+    )[0]
+    assert length == 64
+    assert index_columns(mariadb, database, "VolumeData", "PointTimestampIdx") == ["Point", "TimeStamp"]  # fmt: skip
+    assert mariadb.query(database, "SELECT Point, TotalAvgW FROM VolumeData") == [("Mains", 600)]
+    assert init(mariadb, database) == CREATED
+
+
+def test_init_rekeys_an_older_channelminute_and_fills_its_hours(mariadb, database):
+    mariadb.query(database, OLD_CHANNEL_MINUTE)
+    old = Central(settings_for(mariadb, database))
+    for k in range(90):  # 1.5 hours of the old table, written as the exporter did
+        assert old.write(minute(k, 600.0) + minute(k, -1200.0, channel="solar")) == []
+    old.close()
+    done = init(mariadb, database)
+    assert (
+        "ALTER TABLE ChannelMinute: primary key (TimeStamp, Point, Channel) -> "
+        "(Point, Channel, TimeStamp)" in done
+    )
+    assert "ChannelHour filled from the minutes already there (4 hours)" in done
+    assert index_columns(mariadb, database, "ChannelMinute", "PRIMARY") == ["Point", "Channel", "TimeStamp"]  # fmt: skip
+    assert index_columns(mariadb, database, "ChannelMinute", "PointChannelTimestampIdx") == []
+    assert mariadb.query(database, "SELECT count(*) FROM ChannelMinute") == [(180,)]
+    hours = mariadb.query(database, HOURS)
+    assert [(p, c, t.hour, round(i, 9), round(e, 9)) for p, c, t, i, e, *_ in hours] == [
+        ("garage", "main", 0, 600.0, 0.0),
+        ("garage", "main", 1, 300.0, 0.0),
+        ("garage", "solar", 0, 0.0, 1200.0),
+        ("garage", "solar", 1, 0.0, 600.0),
+    ]
+    assert init(mariadb, database) == CREATED  # upgraded once only
+
+
+def test_the_hours_follow_every_minute_written_sent_again_or_corrected(mariadb, database):
+    init(mariadb, database)
+    central = Central(settings_for(mariadb, database))
+    for k in range(60):
+        assert central.write(minute(k, 600.0)) == []
+    assert central.write(minute(60, 1200.0, seconds=30.0)) == []  # half a minute measured
+    expected = [("garage", "main", 0, 600.0, 0.0, 590.0, 610.0, 7200, 3600.0),
+                ("garage", "main", 1, 10.0, 0.0, 1190.0, 1210.0, 120, 30.0)]  # fmt: skip
+
+    def hours():
+        return [(p, c, t.hour, round(i, 9), e, lo, hi, n, s)
+                for p, c, t, i, e, lo, hi, n, s in mariadb.query(database, HOURS)]  # fmt: skip
+
+    assert hours() == expected
+    for k in range(60):  # sent again after a crash: upserts set, the hours stay
+        assert central.write(minute(k, 600.0)) == []
+    assert hours() == expected
+    assert central.write(minute(5, 660.0, spread=100.0)) == []  # corrected (a `mysql resend`)
+    expected[0] = ("garage", "main", 0, 601.0, 0.0, 560.0, 760.0, 7200, 3600.0)
+    assert hours() == expected  # energy follows exactly; min/max can only widen
+    central.close()
+    mariadb.query(database, "DELETE FROM ChannelMinute WHERE TimeStamp < '2026-01-01 01:00:00'")
+    assert hours() == expected  # minutes pruned: the hours stay
+
+
+def test_hours_filled_again_after_a_lost_record_are_not_doubled(mariadb, database):
+    init(mariadb, database)
+    central = Central(settings_for(mariadb, database))
+    for k in range(3):
+        assert central.write(minute(k, 600.0)) == []
+    central.close()
+    mariadb.query(database, "DELETE FROM CorcyPowerSchema")  # as if init died before recording
+    assert "ChannelHour filled from the minutes already there (1 hours)" in init(mariadb, database)
+    assert [(i, s) for *_, i, e, lo, hi, n, s in mariadb.query(database, HOURS)] == [(30.0, 180.0)]
+
+
+def test_init_without_the_right_to_create_triggers_says_what_to_grant(mariadb, database):
+    mariadb.query(database, "CREATE USER IF NOT EXISTS 'plain'@'%%' IDENTIFIED BY 'pw'")
+    mariadb.query(database, f"GRANT SELECT, INSERT, UPDATE, CREATE, ALTER ON `{database}`.* TO 'plain'@'%%'")  # fmt: skip
+    with pytest.raises(ExportError, match=r"TRIGGER command denied.*CREATE, ALTER, INDEX, TRIGGER for `corcypower mysql init`"):  # fmt: skip
+        init(mariadb, database, user="plain", password="pw")
