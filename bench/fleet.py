@@ -21,19 +21,23 @@ After each stage it reports:
 - size: bytes per table (information_schema after ANALYZE TABLE, and the .ibd files), and
   per device-year;
 - the queries (export/central.py's Reader, timed around the call, pandas included): the first
-  run (cold: what the buffer pool did not hold came from disk) and the median of 5 more.
+  run (cold: what the buffer pool did not hold came from disk), then the medians of 5 more of
+  the wall time, of this process's CPU time and of the server's (mariadbd's, from /proc): on a
+  machine shared with other work the wall time grows with its load, the CPU times do not.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import statistics
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -155,45 +159,51 @@ def sizes(server: MariaDB, database: str) -> dict[str, tuple[int, int]]:
     return found
 
 
-def timed(call, repeat: int = 5) -> tuple[float, float, object]:
-    """(first run s, median of `repeat` more s, the first result)."""
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(call, server_pid: int, repeat: int = 5) -> tuple:
+    """(first run's wall s, then the medians of `repeat` runs: wall s, this process's CPU s,
+    the server's CPU s; the first result). CPU time does not grow with the machine's load."""
     t0 = time.perf_counter()
     result = call()
     first = time.perf_counter() - t0
     runs = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0, s0 = time.perf_counter(), time.process_time(), cpu_seconds(server_pid)
         call()
-        runs.append(time.perf_counter() - t0)
-    return first, statistics.median(runs), result
+        runs.append(
+            (time.perf_counter() - t0, time.process_time() - c0, cpu_seconds(server_pid) - s0)
+        )
+    wall, client, server = (statistics.median(r) for r in zip(*runs, strict=True))
+    return first, wall, client, server, result
 
 
-def queries(reader: Reader, devices: int, start_ms: int, end_ms: int) -> list[tuple]:
-    """(name, rows returned, first s, median s) of the dashboard's queries."""
+def queries(reader: Reader, devices: int, end_ms: int, server_pid: int) -> list[tuple]:
+    """(name, rows returned, first wall s, median wall s, client CPU s, server CPU s)."""
     month = [(point(0), c) for c in CHANNELS]
     house = [(point(d), c) for d in range(min(HOUSE, devices)) for c in CHANNELS]
     yesterday = (END - timedelta(days=1)).date()
-    week = end_ms - 7 * 86_400_000
+    day, week, days = (end_ms - k * 86_400_000 for k in (1, 7, 30))
     plan = [
         ("channels of every device", lambda: reader.channels()),
-        ("one device's month (4 ch, <= 1000 points)",
-         lambda: reader.history(month, start_ms, end_ms, 1000)),
-        ("every device's daily energy, 30 days",
-         lambda: reader.daily_energy(None, 30, end_ms - 1, TZ)),
+        ("one device's month (4 ch, <= 1000 points)", lambda: reader.history(month, days, end_ms)),
+        ("every device's daily energy, 30 days", lambda: reader.daily_energy(None, 30, end_ms - 1, TZ)),
         ("top 10 devices yesterday", lambda: reader.top_points(yesterday, TZ, 10)),
-        (f"house: {len(house)} channels' week (<= 1000 points)",
-         lambda: reader.history(house, week, end_ms, 1000)),
-        (f"house: {len(house)} channels' day (<= 1000 points)",
-         lambda: reader.history(house, end_ms - 86_400_000, end_ms, 1000)),
-        (f"house: {len(house)} channels' daily energy, 30 days",
-         lambda: reader.daily_energy(house, 30, end_ms - 1, TZ)),
-        ("house: the same in Asia/Kolkata (+5:30)",
-         lambda: reader.daily_energy(house, 30, end_ms - 1, "Asia/Kolkata")),
+        (f"house: {len(house)} channels' day (<= 1000 points)", lambda: reader.history(house, day, end_ms)),
+        (f"house: {len(house)} channels' week (<= 1000 points)", lambda: reader.history(house, week, end_ms)),
+        (f"house: {len(house)} channels' month (<= 1000 points)", lambda: reader.history(house, days, end_ms)),
+        (f"house: {len(house)} channels' daily energy, 30 days", lambda: reader.daily_energy(house, 30, end_ms - 1, TZ)),
+        ("house: the same in Asia/Kolkata (+5:30: hours)", lambda: reader.daily_energy(house, 30, end_ms - 1, "Asia/Kolkata")),
+        ("every device's days in Asia/Kolkata (hours)", lambda: reader.daily_energy(None, 30, end_ms - 1, "Asia/Kolkata")),
     ]  # fmt: skip
     results = []
     for name, call in plan:
-        first, median, df = timed(call)
-        results.append((name, len(df), first, median))
+        first, wall, client, server, df = timed(call, server_pid)
+        results.append((name, len(df), first, wall, client, server))
     return results
 
 
@@ -224,7 +234,7 @@ def main() -> None:
                 flush=True,
             )
             init = Central(settings)
-            init.init()
+            init.init(ZoneInfo(TZ))  # ChannelDay counts the fleet's own days
             init.close()
             done = 0
             for target in args.devices:
@@ -239,14 +249,16 @@ def main() -> None:
                     sent = sum(pool.map(ingest, jobs))
                 seconds = time.perf_counter() - t0
                 done = target
-                report(server, database, settings, args, target, sent, seconds, start_ms, end_ms)
+                report(server, database, settings, args, target, sent, seconds, start_ms)
         finally:
             server.remove()
 
 
-def report(server, database, settings, args, devices, sent, seconds, start_ms, end_ms) -> None:
+def report(server, database, settings, args, devices, sent, seconds, start_ms) -> None:
     load = open("/proc/loadavg").read().split()[0]
-    minute = fleet_minute(settings, devices, args.days * 1440 - 1, start_ms, args.volume)
+    total_minutes = args.days * 1440
+    extra = total_minutes + args.devices.index(devices)  # a minute not written before
+    minute = fleet_minute(settings, devices, extra, start_ms, args.volume)
     print(
         f"\n== {devices} devices: +{sent:,} ChannelMinute rows in {seconds:,.0f} s = "
         f"{sent / seconds:,.0f} rows/s; a fleet minute ({devices} upserts of 4 rows): "
@@ -256,17 +268,26 @@ def report(server, database, settings, args, devices, sent, seconds, start_ms, e
     found = sizes(server, database)
     for table, (schema_bytes, file_bytes) in sorted(found.items()):
         print(
-            f"   {table:16} {schema_bytes / 1e6:9,.1f} MB (files {file_bytes / 1e6:9,.1f} MB): "
+            f"   {table:18} {schema_bytes / 1e6:9,.1f} MB (.ibd {file_bytes / 1e6:9,.1f} MB): "
             f"{schema_bytes / device_years / 1e6:7,.1f} MB per device-year"
         )
     total = sum(b for b, _ in found.values())
+    files = sum(f for _, f in found.values())
     print(
-        f"   {'all':16} {total / 1e6:9,.1f} MB: {total / device_years / 1e6:7,.1f} MB per device-year"
+        f"   {'all':18} {total / 1e6:9,.1f} MB (.ibd {files / 1e6:9,.1f} MB): "
+        f"{total / device_years / 1e6:7,.1f} MB per device-year"
     )
+    print(
+        f"   {'query':52} {'rows':>6}  {'first':>8}  {'median':>8}  {'client CPU':>10}  {'server CPU':>10}"
+    )
+    end_ms = start_ms + total_minutes * MINUTE_MS
     with Reader(settings) as reader:
-        for name, rows, first, median in queries(reader, devices, start_ms, end_ms):
+        for name, rows, first, wall, client, cpu in queries(
+            reader, devices, end_ms, server.process.pid
+        ):
             print(
-                f"   {name:48} {rows:6} rows  first {first * 1000:7,.1f} ms  median {median * 1000:7,.1f} ms"
+                f"   {name:52} {rows:6}  {first * 1000:5,.0f} ms  {wall * 1000:5,.0f} ms  "
+                f"{client * 1000:7,.0f} ms  {cpu * 1000:7,.0f} ms"
             )
     sys.stdout.flush()
 

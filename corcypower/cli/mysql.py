@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -54,9 +55,27 @@ def mysql():
     metavar="NAME",
     help="Connect as this user (an administrator: asks for the password) instead of [export.mysql] user.",
 )
-def init(config_path, admin):
+@click.option(
+    "--timezone",
+    "zone_name",
+    metavar="ZONE",
+    help="Time zone of the days in ChannelDay, e.g. Europe/Brussels. Default: the database's; "
+    "for a new one, dashboard.timezone or this machine's.",
+)
+def init(config_path, admin, zone_name):
     """Create the tables and triggers, or bring older ones up to date (safe to run again)."""
-    _, s = _settings(config_path)
+    from corcypower.dashboard.data import local_zone
+
+    config, s = _settings(config_path)
+    zone = None
+    if zone_name is not None:
+        try:
+            zone = ZoneInfo(zone_name)
+        except (ValueError, KeyError, OSError):
+            raise click.BadParameter(
+                f"{zone_name!r}: expected a time zone name such as Europe/Brussels",
+                param_hint="--timezone",
+            ) from None
     if admin is not None:
         password = click.prompt(
             f"MySQL password of {admin}", hide_input=True, default="", show_default=False
@@ -64,7 +83,7 @@ def init(config_path, admin):
         s = dataclasses.replace(s, user=admin, password=password)
     central = _central(s)
     try:
-        done = central.init()
+        done = central.init(zone, local_zone(config["dashboard.timezone"]))
         click.echo(f"{s.user}@{s.host}:{s.port}/{s.database} ({central.version}):")
     finally:
         central.close()

@@ -18,6 +18,7 @@ import logging
 import re
 import socket
 from collections.abc import Sequence
+from datetime import UTC, tzinfo
 
 import pymysql
 
@@ -124,12 +125,13 @@ class Central:
                 pass  # already gone: closing is all we wanted
             self.conn = None
 
-    def init(self) -> list[str]:
-        """Create the tables and triggers, bring older ones up to date (schema.py); what was done."""
+    def init(self, zone: tzinfo | None = None, default_zone: tzinfo = UTC) -> list[str]:
+        """Create the tables and triggers, bring older ones up to date, set the time zone of
+        ChannelDay (schema.init); what was done."""
         self.connect()
         try:
             with self.conn.cursor() as cur:
-                done = schema.init(cur)
+                done = schema.init(cur, zone, default_zone)
             self.conn.commit()
         except pymysql.MySQLError as exc:
             self.close()

@@ -1,8 +1,8 @@
 -- The central MySQL (>= 5.7) or MariaDB (>= 10.2) database that several devices send their
 -- closed minutes to. `corcypower mysql init` runs this file statement by statement (every
 -- statement can be run again without harm), then brings older tables up to date and adds the
--- triggers of triggers.sql (corcypower/export/schema.py). Times are UTC: TimeStamp is the start
--- of the minute (of the hour in ChannelHour).
+-- triggers (corcypower/export/schema.py). Times are UTC: TimeStamp is the start of the minute
+-- (of the quarter-hour, of the hour).
 
 -- EnergyMonitor's table (Nicer82/EnergyMonitor, db.sql), so its queries keep working: one row
 -- per point (device, or a group of its channels) per minute. Point is varchar(64) here (10
@@ -49,11 +49,12 @@ CREATE TABLE IF NOT EXISTS `ChannelMinute` (
   CONSTRAINT `ChannelMinuteEnergy` CHECK (`ImportWh` >= 0 AND `ExportWh` >= 0)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
--- Each channel's hour, kept by the triggers of triggers.sql from every ChannelMinute row
--- written (by any writer), so the house's and the fleet's days, months and years read 60
--- times fewer rows. Sums add up the minutes; MinW/MaxW are the extremes of the minutes written
--- (a minute corrected later can only widen them). Deleting minutes (or dropping their
--- partitions) leaves the hours: minutes can be pruned while the hours are kept.
+-- Each channel's quarter-hour, hour and local day, kept by triggers (corcypower/export/
+-- schema.py) from every ChannelMinute row written, by any writer: the house's and the fleet's
+-- weeks, months and years read 15, 60 or 1440 times fewer rows. Sums add up the minutes;
+-- MinW/MaxW are the extremes of the minutes written (a minute corrected later can only widen
+-- them). Deleting minutes (or dropping their partitions) leaves these: minutes can be pruned
+-- while the summaries are kept.
 CREATE TABLE IF NOT EXISTS `ChannelHour` (
   `TimeStamp` datetime NOT NULL,
   `Point` varchar(64) NOT NULL,
@@ -65,6 +66,33 @@ CREATE TABLE IF NOT EXISTS `ChannelHour` (
   `NumReads` int(11) NOT NULL,
   `MeasuredSeconds` double NOT NULL,
   PRIMARY KEY (`Point`, `Channel`, `TimeStamp`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS `ChannelQuarter` LIKE `ChannelHour`;
+
+-- Days are the central database's own local days (CorcyPowerTimeZone), daylight saving
+-- included; clustered by day, so every device's month is one contiguous read.
+CREATE TABLE IF NOT EXISTS `ChannelDay` (
+  `Day` date NOT NULL,
+  `Point` varchar(64) NOT NULL,
+  `Channel` varchar(64) NOT NULL,
+  `ImportWh` double NOT NULL,
+  `ExportWh` double NOT NULL,
+  `MinW` double NOT NULL,
+  `MaxW` double NOT NULL,
+  `NumReads` int(11) NOT NULL,
+  `MeasuredSeconds` double NOT NULL,
+  PRIMARY KEY (`Day`, `Point`, `Channel`),
+  KEY `PointChannelDayIdx` (`Point`, `Channel`, `Day`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- The central database's time zone, whose days ChannelDay counts: the UTC offset in force
+-- from each StartsAt (UTC) on, 1970 to 2100 (`corcypower mysql init --timezone` sets it).
+CREATE TABLE IF NOT EXISTS `CorcyPowerTimeZone` (
+  `StartsAt` datetime NOT NULL,
+  `OffsetMinutes` smallint NOT NULL,
+  `Name` varchar(64) NOT NULL,
+  PRIMARY KEY (`StartsAt`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 -- The one-off upgrade steps init has completed (such as filling ChannelHour from the minutes

@@ -52,7 +52,8 @@ def central(mariadb, database):
     from corcypower.export.mysql import Central
     from tests.export.test_mysql import settings_for
 
-    c = Central(settings_for(mariadb, database))
+    # generous timeouts: a test writing days of minutes on a busy machine must not flake
+    c = Central(settings_for(mariadb, database, read_timeout=120.0, write_timeout=120.0))
     c.init()
     yield c
     c.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -106,6 +107,14 @@ def test_history_of_weeks_reads_hours_and_keeps_gaps(central, reader):
     assert len(some) == 13
 
 
+def test_history_of_days_reads_quarter_hours(central, reader):
+    t0 = ms("2026-01-05 00:00")
+    central.write(constant("garage", "main", 600, t0, t0 + 3 * DAY))
+    df = reader.history([("garage", "main")], t0, t0 + 3 * DAY, max_points=200)
+    assert set(df["level"]) == {"30m"} and len(df) == 144  # 4320 minutes / 200: 21.6 -> 30
+    assert df["mean"].round(9).eq(600).all() and df["ts"].iloc[1] - df["ts"].iloc[0] == 30 * MIN
+
+
 def test_history_of_nothing(reader):
     t0 = ms("2026-01-05 00:00")
     assert reader.history([], t0, t0 + DAY).empty
@@ -124,14 +133,18 @@ def test_history_of_nothing(reader):
         ("Asia/Kathmandu", date(2026, 3, 29), 24),  # +5:45
     ],
 )
-def test_daily_energy_counts_each_local_day_whole(central, reader, tz, day, hours):
-    from zoneinfo import ZoneInfo
-
+@pytest.mark.parametrize("own", [False, True], ids=["hours", "the database's days"])
+def test_daily_energy_counts_each_local_day_whole(mariadb, database, central, reader, tz, day, hours, own):  # fmt: skip
     zone = ZoneInfo(tz)
+    if own:
+        central.init(zone)  # ChannelDay counts this zone's days
     start = local_midnight_ms(date.fromordinal(day.toordinal() - 1), zone)
     end = local_midnight_ms(date.fromordinal(day.toordinal() + 2), zone)
     central.write(constant("garage", "main", 600, start, end))
     central.write(constant("garage", "solar", -1200, start, end))
+    if own:  # read from ChannelDay alone
+        mariadb.query(database, "DELETE FROM ChannelHour")
+        mariadb.query(database, "DELETE FROM ChannelQuarter")
     df = reader.daily_energy(None, days=3, end_ms=end - 1, tz=tz)
     days = [date.fromordinal(day.toordinal() + k).isoformat() for k in (-1, 0, 1)]
     assert df["day"].tolist() == [d for d in days for _ in range(2)]

@@ -62,12 +62,26 @@ def test_init_as_an_administrator_when_the_device_may_only_write(device, mariadb
     done = run("init", "--config", config, "--user", "dba", input="dba-pw\n")
     assert done.exit_code == 0 and "MySQL password of dba" in done.output
     assert (
-        "dba@127.0.0.1" in done.output and "CREATE TRIGGER ChannelMinuteHourInsert" in done.output
+        "dba@127.0.0.1" in done.output
+        and "CREATE TRIGGER ChannelMinuteSummariesInsert" in done.output
     )
     assert "sent 40 rows" in run("export-now", "--config", config).output  # the triggers' rights
     assert mariadb.query(database, "SELECT count(*), sum(ImportWh) FROM ChannelHour") == [
         (2, pytest.approx(100.0))
     ]
+
+
+def test_init_sets_the_time_zone_of_the_days(device, mariadb, database):
+    config = device.config_file(mariadb.host, mariadb.port, database)
+    config.write_text(config.read_text() + '\n[dashboard]\ntimezone = "America/New_York"\n')
+    first = run("init", "--config", config).output
+    assert "ChannelDay: days of America/New_York, counted from ChannelQuarter" in first
+    assert "ChannelDay" not in run("init", "--config", config).output.replace("`ChannelDay`", "")
+    moved = run("init", "--config", config, "--timezone", "Europe/Brussels").output
+    assert "ChannelDay: days of Europe/Brussels" in moved
+    bad = run("init", "--config", config, "--timezone", "Mars/Olympus")
+    assert bad.exit_code == 2
+    assert "'Mars/Olympus': expected a time zone name such as Europe/Brussels" in bad.output
 
 
 def test_errors_are_messages_not_tracebacks(device, mariadb, database):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from corcypower.errors import ExportError
@@ -16,6 +19,9 @@ CREATED = [
     "CREATE TABLE IF NOT EXISTS `VolumeData`",
     "CREATE TABLE IF NOT EXISTS `ChannelMinute`",
     "CREATE TABLE IF NOT EXISTS `ChannelHour`",
+    "CREATE TABLE IF NOT EXISTS `ChannelQuarter`",
+    "CREATE TABLE IF NOT EXISTS `ChannelDay`",
+    "CREATE TABLE IF NOT EXISTS `CorcyPowerTimeZone`",
     "CREATE TABLE IF NOT EXISTS `CorcyPowerSchema`",
 ]
 # CorcyPower's ChannelMinute before the fleet sizing: the time first in the primary key
@@ -28,6 +34,8 @@ OLD_CHANNEL_MINUTE = """CREATE TABLE `ChannelMinute` (
   KEY `PointChannelTimestampIdx` (`Point`, `Channel`, `TimeStamp`),
   CONSTRAINT `ChannelMinuteEnergy` CHECK (`ImportWh` >= 0 AND `ExportWh` >= 0)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"""
+QUARTERS_BY_HOUR = "SELECT Point, Channel, HOUR(TimeStamp) AS h, SUM(ImportWh), SUM(ExportWh), MIN(MinW), MAX(MaxW), SUM(NumReads), SUM(MeasuredSeconds) FROM ChannelQuarter GROUP BY Point, Channel, h ORDER BY Point, Channel, h"  # fmt: skip
+DAYS = "SELECT Day, ImportWh, ExportWh, MinW, MaxW, NumReads, MeasuredSeconds FROM ChannelDay"
 HOURS = "SELECT Point, Channel, TimeStamp, ImportWh, ExportWh, MinW, MaxW, NumReads, MeasuredSeconds FROM ChannelHour ORDER BY Point, Channel, TimeStamp"  # fmt: skip
 
 
@@ -51,10 +59,10 @@ def index_columns(mariadb, database, table, index):
     ]
 
 
-def init(mariadb, database, **changes):
+def init(mariadb, database, zone=None, **changes):
     central = Central(settings_for(mariadb, database, **changes))
     try:
-        return central.init()
+        return central.init(zone)
     finally:
         central.close()
 
@@ -62,15 +70,17 @@ def init(mariadb, database, **changes):
 def test_init_creates_tables_and_triggers_then_finds_nothing_to_do(mariadb, database):
     assert init(mariadb, database) == [
         *CREATED,
-        "CREATE TRIGGER ChannelMinuteHourInsert",
-        "CREATE TRIGGER ChannelMinuteHourUpdate",
-        "ChannelHour filled from the minutes already there (0 hours)",
+        "CREATE TRIGGER ChannelMinuteSummariesInsert",
+        "CREATE TRIGGER ChannelMinuteSummariesUpdate",
+        "ChannelQuarter filled from the minutes already there (0 rows)",
+        "ChannelHour filled from the minutes already there (0 rows)",
+        "ChannelDay: days of UTC, counted from ChannelQuarter (0 rows)",
     ]
     assert init(mariadb, database) == CREATED  # again: nothing left to do
     tables = sorted(t for (t,) in mariadb.query(database, "SHOW TABLES"))
-    assert tables == ["ChannelHour", "ChannelMinute", "CorcyPowerSchema", "VolumeData"]
-    assert len(statements("tables.sql")) == 4 and len(statements("triggers.sql")) == 2
-    for table in ("ChannelMinute", "ChannelHour"):
+    assert tables == ["ChannelDay", "ChannelHour", "ChannelMinute", "ChannelQuarter", "CorcyPowerSchema", "CorcyPowerTimeZone", "VolumeData"]  # fmt: skip
+    assert len(statements("tables.sql")) == 7
+    for table in ("ChannelMinute", "ChannelQuarter", "ChannelHour"):
         assert index_columns(mariadb, database, table, "PRIMARY") == [
             "Point",
             "Channel",
@@ -78,6 +88,7 @@ def test_init_creates_tables_and_triggers_then_finds_nothing_to_do(mariadb, data
         ]
         keys = mariadb.query(database, f"SHOW INDEX FROM {table} WHERE Key_name <> 'PRIMARY'")
         assert keys == []  # the primary key serves every query: nothing else to write
+    assert index_columns(mariadb, database, "ChannelDay", "PRIMARY") == ["Day", "Point", "Channel"]
     assert index_columns(mariadb, database, "VolumeData", "PRIMARY") == ["TimeStamp", "Point"]
     assert index_columns(mariadb, database, "VolumeData", "PointTimestampIdx") == ["Point", "TimeStamp"]  # fmt: skip
 
@@ -123,7 +134,9 @@ def test_init_rekeys_an_older_channelminute_and_fills_its_hours(mariadb, databas
         "ALTER TABLE ChannelMinute: primary key (TimeStamp, Point, Channel) -> "
         "(Point, Channel, TimeStamp)" in done
     )
-    assert "ChannelHour filled from the minutes already there (4 hours)" in done
+    assert "ChannelHour filled from the minutes already there (4 rows)" in done
+    assert "ChannelQuarter filled from the minutes already there (12 rows)" in done
+    assert "ChannelDay: days of UTC, counted from ChannelQuarter (2 rows)" in done
     assert index_columns(mariadb, database, "ChannelMinute", "PRIMARY") == ["Point", "Channel", "TimeStamp"]  # fmt: skip
     assert index_columns(mariadb, database, "ChannelMinute", "PointChannelTimestampIdx") == []
     assert mariadb.query(database, "SELECT count(*) FROM ChannelMinute") == [(180,)]
@@ -137,7 +150,7 @@ def test_init_rekeys_an_older_channelminute_and_fills_its_hours(mariadb, databas
     assert init(mariadb, database) == CREATED  # upgraded once only
 
 
-def test_the_hours_follow_every_minute_written_sent_again_or_corrected(mariadb, database):
+def test_quarters_and_hours_follow_every_minute_written_sent_again_or_corrected(mariadb, database):
     init(mariadb, database)
     central = Central(settings_for(mariadb, database))
     for k in range(60):
@@ -147,8 +160,16 @@ def test_the_hours_follow_every_minute_written_sent_again_or_corrected(mariadb, 
                 ("garage", "main", 1, 10.0, 0.0, 1190.0, 1210.0, 120, 30.0)]  # fmt: skip
 
     def hours():
-        return [(p, c, t.hour, round(i, 9), e, lo, hi, n, s)
-                for p, c, t, i, e, lo, hi, n, s in mariadb.query(database, HOURS)]  # fmt: skip
+        found = [(p, c, t.hour, round(i, 9), e, lo, hi, n, s)
+                 for p, c, t, i, e, lo, hi, n, s in mariadb.query(database, HOURS)]  # fmt: skip
+        quarters = mariadb.query(database, QUARTERS_BY_HOUR)
+        assert [(p, c, h, round(i, 9), e, lo, hi, n, s) for p, c, h, i, e, lo, hi, n, s in quarters] == found  # fmt: skip
+        ((day, *total),) = mariadb.query(database, DAYS)
+        assert day == date(2026, 1, 1) and [round(v, 9) for v in total] == [
+            sum(h[3] for h in found), 0.0, min(h[5] for h in found), max(h[6] for h in found),
+            sum(h[7] for h in found), sum(h[8] for h in found),
+        ]  # fmt: skip
+        return found
 
     assert hours() == expected
     for k in range(60):  # sent again after a crash: upserts set, the hours stay
@@ -162,6 +183,30 @@ def test_the_hours_follow_every_minute_written_sent_again_or_corrected(mariadb, 
     assert hours() == expected  # minutes pruned: the hours stay
 
 
+def test_days_are_the_local_days_of_the_databases_time_zone(mariadb, database):
+    init(mariadb, database)  # a new database without a zone asked for: UTC
+    central = Central(settings_for(mariadb, database))
+    for k in range(0, 48 * 60, 60):  # two UTC days of 600 W, an hour per write
+        assert central.write([r for j in range(60) for r in minute(k + j, 600.0)]) == []
+
+    def days():
+        return [(d.isoformat(), round(i, 6)) for d, i in mariadb.query(database, "SELECT Day, ImportWh FROM ChannelDay ORDER BY Day")]  # fmt: skip
+
+    assert days() == [("2026-01-01", 14_400.0), ("2026-01-02", 14_400.0)]
+    brussels = ZoneInfo("Europe/Brussels")  # UTC+1 in January
+    done = init(mariadb, database, zone=brussels)
+    assert done[-1] == "ChannelDay: days of Europe/Brussels, counted from ChannelQuarter (3 rows)"
+    assert days() == [("2026-01-01", 13_800.0), ("2026-01-02", 14_400.0), ("2026-01-03", 600.0)]
+    assert central.write([r for j in range(60) for r in minute(48 * 60 + j, 600.0)]) == []
+    assert days()[-1] == ("2026-01-03", 1_200.0)  # the trigger counts in the new zone at once
+    central.close()
+    assert init(mariadb, database) == CREATED  # kept: a device in another zone changes nothing
+    assert init(mariadb, database, zone=brussels) == CREATED  # the same zone: nothing to do
+    rows = mariadb.query(database, "SELECT StartsAt, OffsetMinutes, Name FROM CorcyPowerTimeZone ORDER BY StartsAt")  # fmt: skip
+    assert len(rows) > 200 and rows[0] == (datetime(1970, 1, 1), 60, "Europe/Brussels")
+    assert (datetime(2026, 3, 29, 1, 0), 120, "Europe/Brussels") in rows
+
+
 def test_hours_filled_again_after_a_lost_record_are_not_doubled(mariadb, database):
     init(mariadb, database)
     central = Central(settings_for(mariadb, database))
@@ -169,7 +214,7 @@ def test_hours_filled_again_after_a_lost_record_are_not_doubled(mariadb, databas
         assert central.write(minute(k, 600.0)) == []
     central.close()
     mariadb.query(database, "DELETE FROM CorcyPowerSchema")  # as if init died before recording
-    assert "ChannelHour filled from the minutes already there (1 hours)" in init(mariadb, database)
+    assert "ChannelHour filled from the minutes already there (1 rows)" in init(mariadb, database)
     assert [(i, s) for *_, i, e, lo, hi, n, s in mariadb.query(database, HOURS)] == [(30.0, 180.0)]
 
 
