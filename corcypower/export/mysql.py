@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, tzinfo
 
 import pymysql
@@ -128,10 +128,15 @@ class Central:
     def init(self, zone: tzinfo | None = None, default_zone: tzinfo = UTC) -> list[str]:
         """Create the tables and triggers, bring older ones up to date, set the time zone of
         ChannelDay (schema.init); what was done."""
+        return self.run(schema.init, zone, default_zone)
+
+    def run(self, step: Callable[..., list[str]], *args) -> list[str]:
+        """step(cursor, *args), committed: an administrator's step (schema.init,
+        partitions.maintain); what it did. Errors are ExportErrors that say what to check."""
         self.connect()
         try:
             with self.conn.cursor() as cur:
-                done = schema.init(cur, zone, default_zone)
+                done = step(cur, *args)
             self.conn.commit()
         except pymysql.MySQLError as exc:
             self.close()

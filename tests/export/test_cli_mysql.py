@@ -84,6 +84,19 @@ def test_init_sets_the_time_zone_of_the_days(device, mariadb, database):
     assert "'Mars/Olympus': expected a time zone name such as Europe/Brussels" in bad.output
 
 
+def test_partition_splits_the_minutes_by_month_once(device, mariadb, database):
+    config = device.config_file(mariadb.host, mariadb.port, database)
+    run("init", "--config", config)
+    run("export-now", "--config", config)
+    first = run("partition", "--config", config, "--keep-months", "13")
+    assert first.exit_code == 0 and "ChannelMinute partitioned by month: p202601 … p" in first.output
+    again = run("partition", "--config", config, "--keep-months", "13").output
+    assert again.endswith(":\n  nothing to do\n")
+    assert mariadb.query(database, "SELECT count(*) FROM ChannelMinute") == [(20,)]
+    bad = run("partition", "--config", config, "--keep-months", "0")
+    assert bad.exit_code == 2 and "0 is not in the range 1<=x<=1200" in bad.output
+
+
 def test_errors_are_messages_not_tracebacks(device, mariadb, database):
     config = device.config_file(mariadb.host, mariadb.port, database, password="wrong")
     result = run("export-now", "--config", config)
