@@ -89,7 +89,9 @@ def test_partition_splits_the_minutes_by_month_once(device, mariadb, database):
     run("init", "--config", config)
     run("export-now", "--config", config)
     first = run("partition", "--config", config, "--keep-months", "13")
-    assert first.exit_code == 0 and "ChannelMinute partitioned by month: p202601 … p" in first.output
+    assert (
+        first.exit_code == 0 and "ChannelMinute partitioned by month: p202601 … p" in first.output
+    )
     again = run("partition", "--config", config, "--keep-months", "13").output
     assert again.endswith(":\n  nothing to do\n")
     assert mariadb.query(database, "SELECT count(*) FROM ChannelMinute") == [(20,)]
