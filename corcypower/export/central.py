@@ -6,12 +6,13 @@ day (daylight saving included), and the devices that drew the most on a day. Rea
 session is READ ONLY); rows come back as pandas frames, as corcypower/store/history.py gives
 them for power.db, with the point beside the channel.
 
-Costs stay bounded whatever the fleet's size (docs/mysql.md#sizing): every query names the
-(point, channel) pairs it reads, so each is a range of the primary keys (Point, Channel,
-TimeStamp), and reads the coarsest table that serves it: history buckets of an hour or more
-come from ChannelHour, of 15 or 30 minutes from ChannelQuarter, shorter ones from
-ChannelMinute, so a query reads at most 15 rows per bucket; days are sums of hours, and only
-an hour that a local midnight cuts (zones offset by :30 or :45) is read by the quarter.
+Costs stay bounded whatever the fleet's size (docs/mysql.md#sizing): a query for some
+channels names the (point, channel) pairs it reads, each a range of a primary key (Point,
+Channel, time), and reads the coarsest table that serves it: history buckets of an hour or
+more come from ChannelHour, of 15 or 30 minutes from ChannelQuarter, shorter ones from
+ChannelMinute, so at most about 15 rows per bucket. Days of the database's own time zone are
+rows of ChannelDay (every device's month: one contiguous read); days of another zone are sums
+of hours, and of the quarter-hours a local midnight cuts (zones offset by :30 or :45).
 
 pandas is imported here: the daemon never imports this module.
 """

@@ -194,12 +194,13 @@ def describe(exc: Exception, s: ExportSettings) -> str:
     if code in (1142, 1143):
         return (
             f"{where}: permission denied ({text}): GRANT SELECT, INSERT, UPDATE on the database "
-            f"to {s.user!r} (and CREATE, ALTER, INDEX, TRIGGER for `corcypower mysql init`)"
+            f"to {s.user!r}; `corcypower mysql init` and `partition` need more: run them "
+            "as an administrator (--user)"
         )
     if code == 1419:
         return (
             f"{where}: {text}: the server keeps a binary log, so creating the triggers needs "
-            "SUPER: run `corcypower mysql init` as an administrator (docs/mysql.md)"
+            "SUPER: run `corcypower mysql init --user` with an administrator (docs/mysql.md)"
         )
     if code in (2003, 2005):
         if any(
