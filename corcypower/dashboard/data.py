@@ -103,15 +103,7 @@ class View:
     @classmethod
     def from_config(cls, config: Config) -> View:
         currents = tuple(c.name for c in config.channels if c.kind == "current")
-        grid = config["dashboard.grid_channels"]
-        if grid is None:
-            grid = currents
-        for name in grid:
-            if name not in currents:
-                known = ", ".join(f'"{n}"' for n in currents) or "none configured"
-                raise ConfigError(
-                    f'{config.where}: [dashboard] grid_channels: "{name}" is not a current channel ({known})'
-                )
+        grid = config.grid_channels
         live_ms = int(config["dashboard.live_minutes"] * 60_000)
         if live_ms > config["api.ring_seconds"] * 1000:
             raise ConfigError(

@@ -132,6 +132,7 @@ def test_a_healthy_pi_is_all_ticks_and_exits_0(pi):
         "✓ daemon API: answering",
         "✓ dashboard: answering on port",
         "– MySQL export: not configured",
+        "– alerts: none configured",
     ):
         assert expected in text, (expected, text)
 
@@ -352,3 +353,16 @@ def test_the_command_prints_the_report_and_exits_1_on_a_problem(tmp_path):
     result = CliRunner().invoke(cli, ["doctor", "--config", str(bad)])
     assert result.exit_code == 1
     assert result.output.startswith(f"✗ config: {bad}") and "Traceback" not in result.output
+
+
+def test_alerts_are_checked_against_the_config(tmp_path):
+    from corcypower.doctor import check_alerts
+
+    good = tmp_path / "good.toml"
+    good.write_text('[[alerts]]\nname = "silent"\nstale_seconds = 30\n')
+    result = check_alerts(settings.load(good))
+    assert result.ok and result.text.startswith("alerts: 1 rule (silent) to log;")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[alerts]]\nname = "x"\non_flags = ["clipt"]\n')
+    result = check_alerts(settings.load(bad))
+    assert result.ok is False and "on_flags = ['clipt']: expected health flags" in result.text
