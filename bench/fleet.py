@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import statistics
 import sys
 import tempfile
@@ -159,13 +158,7 @@ def sizes(server: MariaDB, database: str) -> dict[str, tuple[int, int]]:
     return found
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def timed(call, server_pid: int, repeat: int = 5) -> tuple:
+def timed(call, server: MariaDB, repeat: int = 5) -> tuple:
     """(first run's wall s, then the medians of `repeat` runs: wall s, this process's CPU s,
     the server's CPU s; the first result). CPU time does not grow with the machine's load."""
     t0 = time.perf_counter()
@@ -173,16 +166,14 @@ def timed(call, server_pid: int, repeat: int = 5) -> tuple:
     first = time.perf_counter() - t0
     runs = []
     for _ in range(repeat):
-        t0, c0, s0 = time.perf_counter(), time.process_time(), cpu_seconds(server_pid)
+        t0, c0, s0 = time.perf_counter(), time.process_time(), server.cpu_seconds()
         call()
-        runs.append(
-            (time.perf_counter() - t0, time.process_time() - c0, cpu_seconds(server_pid) - s0)
-        )
+        runs.append((time.perf_counter() - t0, time.process_time() - c0, server.cpu_seconds() - s0))
     wall, client, server = (statistics.median(r) for r in zip(*runs, strict=True))
     return first, wall, client, server, result
 
 
-def queries(reader: Reader, devices: int, end_ms: int, server_pid: int) -> list[tuple]:
+def queries(reader: Reader, devices: int, end_ms: int, server: MariaDB) -> list[tuple]:
     """(name, rows returned, first wall s, median wall s, client CPU s, server CPU s)."""
     month = [(point(0), c) for c in CHANNELS]
     house = [(point(d), c) for d in range(min(HOUSE, devices)) for c in CHANNELS]
@@ -202,8 +193,8 @@ def queries(reader: Reader, devices: int, end_ms: int, server_pid: int) -> list[
     ]  # fmt: skip
     results = []
     for name, call in plan:
-        first, wall, client, server, df = timed(call, server_pid)
-        results.append((name, len(df), first, wall, client, server))
+        first, wall, client, cpu, df = timed(call, server)
+        results.append((name, len(df), first, wall, client, cpu))
     return results
 
 

@@ -207,12 +207,17 @@ class Reader:
         first = start_ms // (width * 1000) * width * 1000
         last = -(-end_ms // (width * 1000)) * width * 1000
         where, params = _keys_sql(keys)
+        if width == dict(TABLES)[table]:  # a bucket is a row: nothing to add up
+            s, lo, hi = "", "`MinW`", "`MaxW`"
+            tail = "AND `MeasuredSeconds` > 0"
+        else:
+            s, lo, hi = "SUM", "MIN(`MinW`)", "MAX(`MaxW`)"
+            tail = "GROUP BY `Point`, `Channel`, b HAVING SUM(`MeasuredSeconds`) > 0"
         df = self.packed(
             f"""SELECT `Point`, `Channel`, {UNIX} DIV {width} AS b,
-                       (SUM(`ImportWh`) - SUM(`ExportWh`)) * 3600 / SUM(`MeasuredSeconds`) AS mean,
-                       MIN(`MinW`) AS lo, MAX(`MaxW`) AS hi
-                FROM `{table}` WHERE {where} AND `TimeStamp` >= %s AND `TimeStamp` < %s
-                GROUP BY `Point`, `Channel`, b HAVING SUM(`MeasuredSeconds`) > 0""",
+                       ({s}(`ImportWh`) - {s}(`ExportWh`)) * 3600 / {s}(`MeasuredSeconds`) AS mean,
+                       {lo} AS lo, {hi} AS hi
+                FROM `{table}` WHERE {where} AND `TimeStamp` >= %s AND `TimeStamp` < %s {tail}""",
             [*params, utc(first), utc(last)],
             ["b", "mean", "lo", "hi"],
         )

@@ -120,6 +120,11 @@ class MariaDB:
                 self.process.wait()
             self.process = None
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) mariadbd has used so far: the benchmarks' server cost."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.base, ignore_errors=True)
