@@ -29,7 +29,17 @@ from corcypower import settings
 from corcypower.acquisition import Acquisition, RawBatch
 from corcypower.adc.chips import open_transports
 from corcypower.adc.mcp3xxx import MODELS
-from corcypower.analysis import FLAG_CLIPPED, FLAG_FLAT, ChannelStats, analyze
+from corcypower.analysis import (
+    FLAG_BELOW_NOISE,
+    FLAG_CLIPPED,
+    FLAG_FLAT,
+    ChannelStats,
+    Meter,
+    residual_noise,
+    whole_cycles_window,
+)
+from corcypower.analysis.offset import remove_offset
+from corcypower.analysis.samples import scaled, typical_step
 from corcypower.clock import Clock
 from corcypower.errors import CorcyPowerError
 from corcypower.settings import Channel, Config
@@ -88,14 +98,11 @@ def chip_channels(config: Config, channel: Channel, **change) -> list[Channel]:
 def stats_of(
     config: Config, channel: Channel, batches: list[RawBatch], **change
 ) -> list[ChannelStats]:
-    """The channel's statistics in every batch, by the daemon's analysis."""
+    """The channel's statistics in every batch, by the daemon's own measurement (Meter)."""
     channels = chip_channels(config, channel, **change)
-    max_count = MODELS[config.chip_model].max_count
-    out = []
-    for raw in batches:
-        results = analyze(channels, raw.samples, max_count, config["mains.frequency_hz"])
-        out.append(next(s for s in results if s.name == channel.name))
-    return out
+    meter = Meter(channels, MODELS[config.chip_model].max_count, config["mains.frequency_hz"])
+    k = [c.name for c in channels].index(channel.name)
+    return [stats[k] for raw in batches for _, stats in meter.feed(raw)]
 
 
 def _check_signal(channel: Channel, stats: list[ChannelStats]) -> None:
@@ -199,6 +206,48 @@ def estimate_phase(config: Config, channel: Channel, batches: list[RawBatch]) ->
         f"{channel.phase_deg:g}; phase_deg = {new:g} makes it {pf_after:.4f}"
     )
     return Proposal("phase_deg", channel.phase_deg, new, explain)
+
+
+def measure_noise(config: Config, channel: Channel, batches: list[RawBatch]) -> Proposal:
+    """noise_counts: the input's noise, with nothing on it (a CT on a circuit drawing
+    nothing, an AC adapter unplugged): the median over the batches of what is not periodic
+    (analysis/noise.py), in counts RMS."""
+    stats = stats_of(config, channel, batches, noise_counts=None)
+    if any(s.flags & FLAG_CLIPPED for s in stats):
+        raise CalibrationError(f"--noise: {channel.name} clips at the ADC's rails")
+    loud = [s for s in stats if not s.flags & FLAG_BELOW_NOISE]
+    if loud:
+        what = "current" if channel.kind == "current" else "voltage"
+        value = loud[0].irms if channel.kind == "current" else loud[0].vrms
+        fix = (
+            "switch off what the circuit feeds, or unclamp the CT"
+            if channel.kind == "current"
+            else "unplug the AC adapter"
+        )
+        raise CalibrationError(
+            f"--noise: {channel.name} measures a {what} ({value:.3g} {channel.unit}) above "
+            f"its noise in {len(loud)} of {len(stats)} batches: the input must carry nothing "
+            f"while its noise is measured: {fix}"
+        )
+    estimates = []
+    for raw in batches:
+        s = raw.samples[channel.name]
+        window = whole_cycles_window([channel], {channel.name: s}, config["mains.frequency_hz"])
+        step = typical_step(s.t)
+        ac = remove_offset(s.t, scaled(channel, s), step, window)
+        estimate = residual_noise(s.t, ac, step, window)
+        if estimate is not None:
+            estimates.append(estimate / channel.scale**2)
+    if not estimates:
+        raise CalibrationError(f"--noise: {channel.name}: too few samples to measure its noise")
+    new = float(f"{np.sqrt(np.median(estimates)):.3g}")
+    old = channel.noise_counts
+    explain = (
+        f"{channel.name} with nothing on it: noise {new:g} counts RMS "
+        f"({new * channel.scale:.3g} {channel.unit}) over {len(estimates)} batches"
+        + (f", was {old:g}" if old is not None else "")
+    )
+    return Proposal("noise_counts", old if old is not None else float("nan"), new, explain)
 
 
 # --- writing the config -----------------------------------------------------------------

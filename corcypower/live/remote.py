@@ -21,7 +21,8 @@ from corcypower.settings import Channel
 
 log = logging.getLogger(__name__)
 
-UNUSABLE = {"flat", "no-cycles"}  # a peer's reading with these flags measured no mains
+# a peer's reading with these flags measured no mains
+UNUSABLE = {"flat", "no-cycles", "below-noise", "dead-read"}
 MAX_ANSWER_BYTES = 1_000_000
 
 

@@ -9,6 +9,7 @@ the key, the bad value and what was expected.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import tomllib
@@ -50,6 +51,7 @@ class Channel:
     )
     phase_deg: float = 0.0
     invert: bool = False
+    noise_counts: float | None = None  # measured noise (counts RMS); None: estimated
     # another device's voltage (then `voltage` is the nominal one used while it is stale)
     remote_voltage: RemoteVoltage | None = None
 
@@ -71,6 +73,7 @@ class Config:
         self.values = values
         self.channels = channels
         self.source = source
+        self._replayed_chip: str | None = None
         # the [[alerts]] tables, keys checked (corcypower.alerts.rules makes them rules)
         self.alerts = alerts or []
 
@@ -84,9 +87,29 @@ class Config:
 
     @property
     def chip_model(self) -> str:
-        """The chip's wire format: the real chip, or the one the emulator behaves as."""
+        """The chip's wire format: the real chip, or the one the emulator behaves as (by
+        default the chip of the capture it replays: an MCP3008 capture replayed as an
+        MCP3208 would read 16 times the power)."""
         chip = self["adc.chip"]
-        return self["emulator.chip"] if chip == "emulated" else chip
+        if chip != "emulated":
+            return chip
+        if self["emulator.chip"] is not None:
+            return self["emulator.chip"]
+        source = self["emulator.source"]
+        if source == "household":
+            return "mcp3208"
+        if self._replayed_chip is None:
+            from corcypower.capture import read_chip
+            from corcypower.errors import CaptureFormatError
+
+            try:
+                self._replayed_chip = read_chip(source)
+            except CaptureFormatError as exc:
+                why = str(exc).removeprefix(f"{source}: ")
+                raise ConfigError(
+                    f"{self.where}: [emulator] source = {show(source)}: {why}"
+                ) from None
+        return self._replayed_chip
 
     @property
     def spi_clock_hz(self) -> int:
@@ -172,6 +195,8 @@ def from_dict(data: dict[str, Any], source: Path | None = None) -> Config:
         raw_channels if raw_channels is not None else DEFAULT_CHANNELS, values, where
     )
     config = Config(values, channels, source, _alerts(raw_alerts, where))
+    if values["adc.sample_rate_hz"] is None:
+        values["adc.sample_rate_hz"] = auto_sample_rate(config)
     _check_rate(config, where)
     return config
 
@@ -323,6 +348,19 @@ def _voltage(entry, voltage_channels, values, where, label) -> str | float | Non
 
 FRAME_BITS = 24
 MIN_GAP_S = 2e-6  # chip-select high time plus the controller's gap between transfers
+# The default rate (docs/measurement.md, "Sample rate"): 8 kHz per channel halves P's spread
+# on dimmers and switch-mode loads against 2 kHz for a third more CPU; more channels than the
+# bus can carry at that rate share what it carries, with the kernel's 10 µs after each
+# chip-select toggle (spi.py) and 2 µs of the controller's counted
+AUTO_RATE_HZ = 8000
+AUTO_GAP_S = 12e-6
+
+
+def auto_sample_rate(config: Config) -> float:
+    """The default rate: AUTO_RATE_HZ, or what the bus carries for every channel (by 100 Hz)."""
+    per_conversion = FRAME_BITS / config.spi_clock_hz + AUTO_GAP_S
+    most = 1.0 / (per_conversion * len(config.channels))
+    return float(min(AUTO_RATE_HZ, max(200, math.floor(most / 100) * 100)))
 
 
 def frame_seconds(config: Config) -> float:

@@ -53,14 +53,14 @@ SETTINGS: list[Setting] = [
     ),
     Setting(
         "adc.sample_rate_hz",
-        2000,
-        "Samples per second of each channel (a scan reads every channel of a chip once).",
+        None,
+        "Samples per second of each channel (a scan reads every channel of a chip once). Default: 8000, or as many as the SPI bus carries for every channel (24 SPI clocks and ~12 µs a conversion): 6900 for 4 channels, 3400 for 8, 1700 for 16 on an MCP3208. Chosen by measurement: see docs/measurement.md.",
         number(200, 20_000),
     ),
     Setting(
         "adc.batch_seconds",
         0.5,
-        "Length of a batch, the unit of analysis and storage (0.5 s: 1000 samples per channel at 2000 Hz).",
+        "Length of a batch, the unit of analysis and storage; batches end on whole mains cycles, so they last this long within a cycle.",
         number(0.1, 10.0),
     ),
     Setting(
@@ -113,8 +113,8 @@ SETTINGS: list[Setting] = [
     ),
     Setting(
         "emulator.chip",
-        "mcp3208",
-        'The chip the emulator behaves as when adc.chip = "emulated".',
+        None,
+        'The chip the emulator behaves as when adc.chip = "emulated": "mcp3008" or "mcp3208". Default: the capture\'s own chip when emulator.source is a capture file, else mcp3208.',
         choice("mcp3008", "mcp3208"),
     ),
     Setting(
@@ -379,6 +379,12 @@ CHANNEL_SETTINGS: list[Setting] = [
         number(-45.0, 45.0),
     ),
     Setting("invert", False, "Flip the sign: a CT clamped on backwards.", boolean),
+    Setting(
+        "noise_counts",
+        None,
+        "The input's noise in ADC counts RMS, removed in quadrature from Vrms and Irms; `corcypower calibrate CHANNEL --noise` measures it. Default: estimated from the signal itself, batch by batch.",
+        number(0.0, 100.0),
+    ),
 ]
 
 

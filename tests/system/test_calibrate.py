@@ -10,6 +10,7 @@ import os
 import stat
 import tomllib
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -58,9 +59,7 @@ def test_scale_from_amps():
     proposal, notes = cal.propose_scale(main, cal.stats_of(cfg, main, batches), 5.0, "A")
     assert proposal.key == "scale" and proposal.old == 0.025 and not notes
     assert proposal.new == pytest.approx(I_TRUE, rel=lsb_bound(5.0 / I_TRUE))
-    assert (
-        "reference 5 A: scale 0.025 → 0.0199" in proposal.explain and "(-20.0" in proposal.explain
-    )
+    assert "reference 5 A: scale 0.025 → 0.02" in proposal.explain and "(-20.0" in proposal.explain
 
 
 def test_scale_from_volts():
@@ -273,3 +272,38 @@ def test_every_option_is_documented(command):
         for opt in param.opts:
             if opt.startswith("--") and opt != "--config":
                 assert f"`{opt}" in docs, f"{command} {opt} is not in docs/pi.md"
+
+
+# --- noise ------------------------------------------------------------------------------------
+
+
+def test_noise_is_measured_with_nothing_on_the_input():
+    # a CT on a circuit drawing nothing, with 1.5 counts of noise on its input (and the
+    # chip's truncation, 1/12 count²): noise_counts is their RMS
+    rng = np.random.default_rng(1)
+    quiet = pin_volts({1: (MAINS, V_TRUE, BIAS), 0: (None, I_TRUE, BIAS)}, bits=12)
+
+    def pins(channels, times):
+        noise = np.where(channels == 0, 1.5 * rng.standard_normal(len(times)), 0.0)
+        return quiet(channels, times) + noise * 3.3 / 4096
+
+    cfg, batches = acquire(config(), {0: pins}, 6)
+    proposal = cal.measure_noise(cfg, cfg.channel("main"), batches)
+    assert proposal.key == "noise_counts"
+    assert proposal.new == pytest.approx(np.sqrt(1.5**2 + 1 / 12), rel=0.08)
+    assert "noise" in proposal.explain and "counts RMS" in proposal.explain
+
+
+def test_noise_is_refused_while_something_draws_current():
+    cfg, batches = measure(config(), MAINS, Wave(2.0, 50.0))
+    with pytest.raises(cal.CalibrationError, match="above its noise.*switch off what the circuit"):
+        cal.measure_noise(cfg, cfg.channel("main"), batches)
+
+
+def test_the_command_writes_noise_counts(emulated_config):
+    # the emulated household's "none" circuit: a CT on nothing, with the board's half LSB
+    path = emulated_config({"emulator": 'circuits = { main = "none" }'})
+    result = invoke("main", "--noise", "--seconds", 1, "--yes", "--config", path)
+    assert result.exit_code == 0, result.output
+    noise = settings.load(path).channel("main").noise_counts
+    assert noise == pytest.approx(np.sqrt(0.25 + 1 / 12), rel=0.15)
