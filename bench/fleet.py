@@ -2,7 +2,7 @@
 """Fleet benchmark: many devices' minutes in one central MariaDB, and the queries a dashboard makes.
 
     python bench/fleet.py [--devices 20 50 100 200] [--days 30] [--workers 4]
-                          [--volume channel|device] [--buffer-pool 1G]
+                          [--volume channel|device] [--buffer-pool 1G] [--written N]
 
 A throwaway MariaDB is started here (tests/export/mariadb.py, in a temporary directory, with
 its default durability: a log flush per commit) and set up by `corcypower mysql init`'s own
@@ -13,6 +13,17 @@ ChannelMinute and VolumeData rows, Central.write upserts them, batch_rows = 1000
 per transaction) by `workers` processes, each on its own connection. The fleet moves through
 time together, as it does when every device exports (each write is one device's next 1000
 minute-rows), so the tables grow in the order they would.
+
+--written N: only the first N devices are sent through the exporter's path (the ingest rate is
+theirs); every later device is a copy of one of them made by the server itself (INSERT ...
+SELECT of every table's rows under its own point, the summaries included, the triggers off
+meanwhile): the fleet reaches its full size, for the sizes and the queries, in the time a
+shared machine has. The copy's rate is reported apart and is not an ingest rate.
+--minutes-for M: devices from M on are copies of the summaries only (ChannelQuarter,
+ChannelHour, ChannelDay), without minutes: the fleet's summaries at full size for the queries
+that read them (every device's days, the top devices, a month of a device), when the minutes
+would take too long to copy; ChannelMinute and VolumeData are then counted per device-year
+over the first M devices only, and a query reading minutes sees M devices' worth.
 
 After each stage it reports:
 - ingest: ChannelMinute rows per second (VolumeData and the ChannelHour triggers' work come
@@ -43,6 +54,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from corcypower.export import schema  # noqa: E402
 from corcypower.export.central import Reader  # noqa: E402
 from corcypower.export.config import ExportSettings, VolumePoint  # noqa: E402
 from corcypower.export.mysql import Central  # noqa: E402
@@ -55,6 +67,8 @@ MINUTE_MS = 60_000
 END = datetime(2026, 4, 9, tzinfo=UTC)  # 30 days before it hold Europe's switch to summer time
 TZ = "Europe/Brussels"
 HOUSE = 3  # devices in the house view
+SUMMARIES = ("ChannelQuarter", "ChannelHour", "ChannelDay")
+COPIED = ("ChannelMinute", *SUMMARIES, "VolumeData")
 
 
 def point(device: int) -> str:
@@ -123,6 +137,63 @@ def ingest(job: tuple) -> int:
             sent += len(rows)
     central.close()
     return sent
+
+
+def copy(job: tuple) -> int:
+    """A worker: copies of written devices under new points, every table's rows of the device
+    (its VolumeData points' too), one transaction per device, on its own connection; the
+    ChannelMinute rows made. The triggers are off meanwhile: the summaries are copied too."""
+    settings, devices, written, tables_copied = job
+    central = Central(settings)
+    central.connect()
+    made = 0
+    with central.conn.cursor() as cur:
+        tables = {}
+        for table in tables_copied:
+            cur.execute(
+                "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
+                "DATABASE() AND TABLE_NAME = %s AND EXTRA NOT LIKE '%%GENERATED%%' "
+                "ORDER BY ORDINAL_POSITION",
+                (table,),
+            )
+            tables[table] = [c for (c,) in cur.fetchall()]
+        for device in devices:
+            new, old = point(device), point(device % written)
+            for table, columns in tables.items():
+                values = [  # the point's name, and what a VolumeData point adds to it
+                    f"CONCAT(%s, SUBSTRING(`Point`, {len(old) + 1}))" if c == "Point" else f"`{c}`"
+                    for c in columns
+                ]
+                rows = cur.execute(
+                    f"""INSERT INTO `{table}` ({", ".join(f"`{c}`" for c in columns)})
+                        SELECT {", ".join(values)} FROM `{table}`
+                        WHERE `Point` = %s OR `Point` LIKE %s""",
+                    (new, old, f"{old}-%"),
+                )
+                made += rows if table == "ChannelMinute" else 0
+            central.conn.commit()
+    central.close()
+    return made
+
+
+def copies(server: MariaDB, database: str, settings, devices: list[int], written: int, minutes_for):
+    """The devices as server-side copies (copy()), the triggers dropped meanwhile and made
+    again as `mysql init` makes them: (ChannelMinute rows made, seconds). Devices from
+    `minutes_for` on get the summaries only."""
+    if not devices:
+        return 0, 0.0
+    full = [d for d in devices if d < minutes_for]
+    summaries = [d for d in devices if d >= minutes_for]
+    triggers = schema.triggers()
+    for name in triggers:
+        server.query(database, f"DROP TRIGGER `{name}`")
+    try:
+        made, seconds = in_parallel(copy, 2, full, settings, written, COPIED)
+        more, more_s = in_parallel(copy, 2, summaries, settings, written, SUMMARIES)
+        return made + more, seconds + more_s
+    finally:
+        for statement in triggers.values():
+            server.query(database, statement, None)  # no parameters: a % is a %
 
 
 def fleet_minute(settings: ExportSettings, devices: int, minute: int, start_ms: int, volume):
@@ -205,6 +276,18 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--volume", choices=["channel", "device"], default="channel")
     parser.add_argument("--buffer-pool", default="1G")
+    parser.add_argument(
+        "--written",
+        type=int,
+        default=None,
+        help="devices sent through the exporter's path; later ones are server-side copies",
+    )
+    parser.add_argument(
+        "--minutes-for",
+        type=int,
+        default=None,
+        help="devices with minutes (ChannelMinute, VolumeData); later ones: the summaries only",
+    )
     args = parser.parse_args()
     total_minutes = args.days * 1440
     end_ms = int(END.timestamp() * 1000)
@@ -228,54 +311,88 @@ def main() -> None:
             init.init(ZoneInfo(TZ))  # ChannelDay counts the fleet's own days
             init.close()
             done = 0
+            written = args.written or max(args.devices)
             for target in args.devices:
-                new = list(range(done, target))
-                jobs = [
-                    (settings, new[w :: args.workers], total_minutes, start_ms, args.volume)
-                    for w in range(args.workers)
-                    if new[w :: args.workers]
-                ]
-                t0 = time.perf_counter()
-                with multiprocessing.get_context("spawn").Pool(len(jobs)) as pool:
-                    sent = sum(pool.map(ingest, jobs))
-                seconds = time.perf_counter() - t0
+                new = list(range(done, min(target, written)))
+                cpu = server.cpu_seconds()
+                sent, seconds = in_parallel(
+                    ingest, args.workers, new, settings, total_minutes, start_ms, args.volume
+                )
+                cpu = server.cpu_seconds() - cpu
+                copied = list(range(max(done, written), target))
+                made, copy_s = copies(
+                    server, database, settings, copied, written, args.minutes_for or target
+                )
                 done = target
-                report(server, database, settings, args, target, sent, seconds, start_ms)
+                report(server, database, settings, args, target, (sent, seconds, cpu), start_ms)
+                if copied:
+                    print(
+                        f"   (devices {copied[0]}-{copied[-1]}: copies of devices 0-{written - 1} "
+                        f"made by the server, not through the exporter: {made:,} ChannelMinute "
+                        f"rows in {copy_s:,.0f} s with the summaries' rows, the triggers off)",
+                        flush=True,
+                    )
         finally:
             server.remove()
 
 
-def report(server, database, settings, args, devices, sent, seconds, start_ms) -> None:
+def in_parallel(work, workers: int, devices: list[int], *args) -> tuple[int, float]:
+    """work((*args[:1], devices of a worker, *args[1:])) in `workers` processes: (the sum of
+    what they return, seconds)."""
+    jobs = [
+        (args[0], devices[w::workers], *args[1:]) for w in range(workers) if devices[w::workers]
+    ]
+    if not jobs:
+        return 0, 0.0
+    t0 = time.perf_counter()
+    with multiprocessing.get_context("spawn").Pool(len(jobs)) as pool:
+        total = sum(pool.map(work, jobs))
+    return total, time.perf_counter() - t0
+
+
+def report(server, database, settings, args, devices, ingested, start_ms) -> None:
+    sent, seconds, cpu = ingested
     load = open("/proc/loadavg").read().split()[0]
     total_minutes = args.days * 1440
     extra = total_minutes + args.devices.index(devices)  # a minute not written before
     minute = fleet_minute(settings, devices, extra, start_ms, args.volume)
+    rate = (  # the server's CPU time: what a core of its own would do, whatever the load
+        f"{sent / seconds:,.0f} rows/s, the server's CPU {cpu:,.0f} s = "
+        f"{sent / max(cpu, 0.01):,.0f} rows per CPU-second"
+        if sent
+        else "none sent"
+    )
     print(
-        f"\n== {devices} devices: +{sent:,} ChannelMinute rows in {seconds:,.0f} s = "
-        f"{sent / seconds:,.0f} rows/s; a fleet minute ({devices} upserts of 4 rows): "
+        f"\n== {devices} devices: +{sent:,} ChannelMinute rows through the exporter in "
+        f"{seconds:,.0f} s = {rate}; a fleet minute ({devices} upserts of 4 rows): "
         f"{minute * 1000:,.0f} ms; load average {load}"
     )
-    device_years = devices * args.days / 365.25
     found = sizes(server, database)
+    per_year = 0.0
     for table, (schema_bytes, file_bytes) in sorted(found.items()):
+        holding = (
+            devices
+            if table not in ("ChannelMinute", "VolumeData")
+            else min(devices, args.minutes_for or devices)
+        )
+        share = schema_bytes / (holding * args.days / 365.25)
+        per_year += share
         print(
             f"   {table:18} {schema_bytes / 1e6:9,.1f} MB (.ibd {file_bytes / 1e6:9,.1f} MB): "
-            f"{schema_bytes / device_years / 1e6:7,.1f} MB per device-year"
+            f"{share / 1e6:7,.1f} MB per device-year ({holding} devices)"
         )
     total = sum(b for b, _ in found.values())
     files = sum(f for _, f in found.values())
     print(
         f"   {'all':18} {total / 1e6:9,.1f} MB (.ibd {files / 1e6:9,.1f} MB): "
-        f"{total / device_years / 1e6:7,.1f} MB per device-year"
+        f"{per_year / 1e6:7,.1f} MB per device-year"
     )
     print(
         f"   {'query':52} {'rows':>6}  {'first':>8}  {'median':>8}  {'client CPU':>10}  {'server CPU':>10}"
     )
     end_ms = start_ms + total_minutes * MINUTE_MS
     with Reader(settings) as reader:
-        for name, rows, first, wall, client, cpu in queries(
-            reader, devices, end_ms, server.process.pid
-        ):
+        for name, rows, first, wall, client, cpu in queries(reader, devices, end_ms, server):
             print(
                 f"   {name:52} {rows:6}  {first * 1000:5,.0f} ms  {wall * 1000:5,.0f} ms  "
                 f"{client * 1000:7,.0f} ms  {cpu * 1000:7,.0f} ms"
