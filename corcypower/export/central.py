@@ -207,20 +207,22 @@ class Reader:
         first = start_ms // (width * 1000) * width * 1000
         last = -(-end_ms // (width * 1000)) * width * 1000
         where, params = _keys_sql(keys)
-        if width == dict(TABLES)[table]:  # a bucket is a row: nothing to add up
-            s, lo, hi = "", "`MinW`", "`MaxW`"
-            tail = "AND `MeasuredSeconds` > 0"
-        else:
-            s, lo, hi = "SUM", "MIN(`MinW`)", "MAX(`MaxW`)"
-            tail = "GROUP BY `Point`, `Channel`, b HAVING SUM(`MeasuredSeconds`) > 0"
+        # The rows as they are, added up into buckets here: the server's GROUP BY of a house's
+        # day of minutes (17,000 rows) cost it 130 ms of CPU, reading them 20 ms.
         df = self.packed(
-            f"""SELECT `Point`, `Channel`, {UNIX} DIV {width} AS b,
-                       ({s}(`ImportWh`) - {s}(`ExportWh`)) * 3600 / {s}(`MeasuredSeconds`) AS mean,
-                       {lo} AS lo, {hi} AS hi
-                FROM `{table}` WHERE {where} AND `TimeStamp` >= %s AND `TimeStamp` < %s {tail}""",
+            f"""SELECT `Point`, `Channel`, {UNIX} DIV {width} AS b, `ImportWh` AS i,
+                       `ExportWh` AS e, `MeasuredSeconds` AS s, `MinW` AS lo, `MaxW` AS hi
+                FROM `{table}` WHERE {where} AND `TimeStamp` >= %s AND `TimeStamp` < %s""",
             [*params, utc(first), utc(last)],
-            ["b", "mean", "lo", "hi"],
+            ["b", "i", "e", "s", "lo", "hi"],
         )
+        if width != dict(TABLES)[table]:  # a bucket is several rows
+            sums = {c: (c, "sum") for c in "ies"}
+            df = df.groupby(["point", "channel", "b"], as_index=False, sort=False).agg(
+                **sums, lo=("lo", "min"), hi=("hi", "max")
+            )
+        df = df[df["s"] > 0]
+        df = df.assign(mean=(df["i"] - df["e"]) * 3600 / df["s"])
         ts = df.pop("b").astype(np.int64) * width * 1000
         df = df.rename(columns={"lo": "min", "hi": "max"}).assign(
             ts=ts, time=pd.to_datetime(ts, unit="ms", utc=True), level=label(width)
