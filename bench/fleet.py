@@ -188,8 +188,9 @@ def copies(server: MariaDB, database: str, settings, devices: list[int], written
     for name in triggers:
         server.query(database, f"DROP TRIGGER `{name}`")
     try:
-        made, seconds = in_parallel(copy, 2, full, settings, written, COPIED)
-        more, more_s = in_parallel(copy, 2, summaries, settings, written, SUMMARIES)
+        # One connection: two INSERT ... SELECT reading the same devices' rows deadlocked.
+        made, seconds = in_parallel(copy, 1, full, settings, written, COPIED)
+        more, more_s = in_parallel(copy, 1, summaries, settings, written, SUMMARIES)
         return made + more, seconds + more_s
     finally:
         for statement in triggers.values():
