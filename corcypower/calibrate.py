@@ -43,10 +43,17 @@ from corcypower.analysis.samples import scaled, typical_step
 from corcypower.clock import Clock
 from corcypower.errors import CorcyPowerError
 from corcypower.settings import Channel, Config
+from corcypower.settings.table import SCALE, VOLTS
 
 QUANTITY = {"A": "irms", "V": "vrms", "W": "real_power_w"}
 MIN_SIGNAL_COUNTS = 3.0  # RMS counts below this are mostly quantisation and noise
 MIN_PF = 0.9  # below this (a 26° shift) the load is not resistive enough for --phase
+# The largest reading a reference meter can plausibly give, and why
+REFERENCE_MAX = {
+    "V": (VOLTS[1], "mains measured through an AC-AC adapter is low voltage, at most 1000 V"),
+    "A": (10_000.0, "the largest CT clamps measure a few thousand amps"),
+    "W": (VOLTS[1] * 10_000.0, "1000 V times 10000 A"),
+}
 
 
 class CalibrationError(CorcyPowerError, ValueError):
@@ -143,8 +150,7 @@ def propose_scale(
         raise CalibrationError(
             f"{channel.name} is a current channel: give the reference in A (or W)"
         )
-    if not reference > 0:
-        raise CalibrationError(f"--reference {reference:g}: expected a reading > 0")
+    _check_reference(reference, unit)
     _check_signal(channel, stats)
     if unit == "W":
         _check_voltage(channel, stats)
@@ -162,7 +168,18 @@ def propose_scale(
             f"{channel.name} uses a fixed {channel.voltage:g} V: watts are V × Irms here, so a "
             "reference in amps is the better calibration"
         )
+    if not measured > 0:
+        raise CalibrationError(
+            f"{channel.name} measures {measured:g} {unit}: nothing to scale against; "
+            "switch on a load that draws real power, or give the reference in A"
+        )
     new = float(f"{channel.scale * reference / measured:.5g}")
+    _check_new_scale(channel, new, reference, measured, unit)
+    if not 0.1 <= new / channel.scale <= 10:
+        notes.append(
+            f"the new scale is {new / channel.scale:.3g} times the old one: make sure the "
+            f"reference is in {unit} (not m{unit} or k{unit}) and measures this channel's wire"
+        )
     spread = float(values.std()) / measured if measured else 0.0
     explain = (
         f"{channel.name} measured {measured:.4g} {unit} (±{spread:.2%} over {len(values)} "
@@ -170,6 +187,28 @@ def propose_scale(
         f"{channel.unit} per count ({new / channel.scale - 1:+.2%})"
     )
     return Proposal("scale", channel.scale, new, explain), notes
+
+
+def _check_reference(reference: float, unit: str) -> None:
+    most, why = REFERENCE_MAX[unit]
+    if not 0 < reference <= most:  # also false for nan
+        raise CalibrationError(
+            f"--reference {reference:g}: expected a meter's reading above 0 and at most "
+            f"{most:g} {unit} ({why})"
+        )
+
+
+def _check_new_scale(
+    channel: Channel, new: float, reference: float, measured: float, unit: str
+) -> None:
+    low, high = SCALE
+    if not low <= new <= high:
+        raise CalibrationError(
+            f"{channel.name}: {reference:g} {unit} against the {measured:.4g} {unit} measured "
+            f"gives scale = {new:g}, outside the {low:g} to {high:g} {channel.unit} per count a "
+            f"real sensor has: check that the reference is in {unit} (not m{unit} or k{unit}) "
+            "and measures this channel's wire; nothing written"
+        )
 
 
 def estimate_phase(config: Config, channel: Channel, batches: list[RawBatch]) -> Proposal:

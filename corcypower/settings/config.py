@@ -30,11 +30,14 @@ from corcypower.settings.table import (
     REQUIRED_CHANNEL_KEYS,
     SETTING_BY_NAME,
     SETTINGS,
+    VOLTS,
 )
 
 DEFAULT_CONFIG_PATH = Path("/etc/corcypower/config.toml")
 ENV_VAR = "CORCYPOWER_CONFIG"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+BARE_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+MAX_CONFIG_BYTES = 1_000_000  # a real config is a few kB
 
 
 @dataclass(frozen=True)
@@ -164,13 +167,19 @@ def load(path: str | os.PathLike | None = None) -> Config:
     if source is None:
         return from_dict({}, None)
     try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
+        with source.open("rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{source}: larger than {MAX_CONFIG_BYTES} bytes: not a config file")
+        data = tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{source}: no such config file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{source}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per level of nesting
+        raise ConfigError(f"{source}: arrays or tables nested too deeply for a config") from None
     return from_dict(data, source)
 
 
@@ -213,14 +222,26 @@ def _flatten(data: dict[str, Any], prefix: str = ""):
 
 def _show_key(name: str) -> str:
     section, _, key = name.rpartition(".")
-    return f"[{section}] {key}" if section else key
+    return f"[{_bare(section)}] {_bare(key)}" if section else _bare(key)
+
+
+def _bare(key: str) -> str:
+    """A key as written in TOML: bare if it can be, else quoted (and cut short)."""
+    return key if BARE_KEY.fullmatch(key) else show(key)
 
 
 def _suggest(name: str, known) -> str:
+    """The closest known key; else the keys of its section; else the sections (not all ~90
+    keys: an error stays a line one can read)."""
     close = difflib.get_close_matches(name, list(known), n=1)
     if close:
         return f" (did you mean {_show_key(close[0])}?)"
-    return "; known keys: " + ", ".join(_show_key(k) for k in known)
+    section = name.rpartition(".")[0]
+    same = [k for k in known if k.rpartition(".")[0] == section]
+    if same:
+        return "; known keys: " + ", ".join(_show_key(k) for k in same)
+    sections = dict.fromkeys(f"[{k.rpartition('.')[0]}]" for k in known if "." in k)
+    return "; known sections: " + ", ".join(sections)
 
 
 def _tables(
@@ -238,7 +259,9 @@ def _tables(
         for key, value in given.items():
             setting = table.get(key)
             if setting is None:
-                raise ConfigError(f"{where}: {label}: unknown key {key}{_suggest(key, table)}")
+                raise ConfigError(
+                    f"{where}: {label}: unknown key {_bare(key)}{_suggest(key, table)}"
+                )
             try:
                 entry[key] = setting.check(value)
             except Invalid as exc:
@@ -320,8 +343,10 @@ def _voltage(entry, voltage_channels, values, where, label) -> str | float | Non
             f"{where}: {label}.voltage = {show(value)}: expected a voltage channel's name or volts"
         )
     if isinstance(value, int | float):
-        if not 1 <= value <= 1000:
-            raise ConfigError(f"{where}: {label}.voltage = {value}: expected volts from 1 to 1000")
+        if not VOLTS[0] <= value <= VOLTS[1]:  # also false for nan
+            raise ConfigError(
+                f"{where}: {label}.voltage = {show(value)}: expected volts from {VOLTS[0]:g} to {VOLTS[1]:g}"
+            )
         return float(value)
     if not isinstance(value, str):
         raise ConfigError(
@@ -331,15 +356,15 @@ def _voltage(entry, voltage_channels, values, where, label) -> str | float | Non
         try:
             return remote_address.parse(value)
         except ValueError as exc:
-            raise ConfigError(f'{where}: {label}.voltage = "{value}": {exc}') from None
+            raise ConfigError(f"{where}: {label}.voltage = {show(value)}: {exc}") from None
     if value not in voltage_channels:
         known = ", ".join(f'"{n}"' for n in voltage_channels) or "none configured"
         raise ConfigError(
-            f'{where}: {label}.voltage = "{value}": expected the name of a voltage channel ({known}) or a number of volts'
+            f"{where}: {label}.voltage = {show(value)}: expected the name of a voltage channel ({known}) or a number of volts"
         )
     if voltage_channels[value]["cs"] != entry["cs"]:
         raise ConfigError(
-            f'{where}: {label}.voltage = "{value}": that voltage channel is on chip select '
+            f"{where}: {label}.voltage = {show(value)}: that voltage channel is on chip select "
             f"{voltage_channels[value]['cs']}, this current channel on {entry['cs']}; a current and "
             "its voltage must be on the same chip to be sampled together"
         )

@@ -12,6 +12,7 @@ from corcypower.settings.checks import (
     boolean,
     choice,
     circuit_table,
+    host_names,
     http_url,
     int_list,
     log_level,
@@ -19,7 +20,6 @@ from corcypower.settings.checks import (
     number,
     origins,
     point_name,
-    positive,
     text,
     time_zone,
     volume_points,
@@ -30,6 +30,13 @@ from corcypower.settings.setting import Setting
 # The SPI clock each chip is specified for at 3.3 V (datasheets, "fCLK" at VDD = 2.7 V).
 CHIP_CLOCK_HZ = {"mcp3008": 1_350_000, "mcp3208": 1_000_000}
 CHIPS = ("mcp3008", "mcp3208", "emulated")
+
+# What a real installation can have. Volts: up to the IEC "low voltage" limit, 1000 V AC,
+# under which CorcyPower measures (through an AC-AC adapter). A scale (volts or amps per
+# count) from a milliamp sensor on an MCP3208 to a 5000 A CT on an MCP3008, with room on
+# both sides: 1e-6 to 100 per count (100 A per count is 51 kA at full scale).
+VOLTS = (1.0, 1000.0)
+SCALE = (1e-6, 100.0)
 
 
 SETTINGS: list[Setting] = [
@@ -73,7 +80,7 @@ SETTINGS: list[Setting] = [
         "mains.voltage",
         230.0,
         "Nominal mains volts: used for current channels with no voltage channel (120 in North America).",
-        positive,
+        number(*VOLTS),
     ),
     Setting(
         "store.path",
@@ -176,6 +183,24 @@ SETTINGS: list[Setting] = [
         900.0,
         "Seconds of recent batches the daemon keeps in RAM for /api/v1/live (at least 600).",
         number(600.0, 86_400.0),
+    ),
+    Setting(
+        "api.allowed_hosts",
+        [],
+        'Host names other devices use to reach the state API besides this machine\'s own (its host name, NAME.local, localhost) and IP addresses, which always work, e.g. ["house-pi.lan"]. A request naming another host gets 421, so that no web page can read the API by pointing its own name at this machine (DNS rebinding). "*" allows any name.',
+        host_names,
+    ),
+    Setting(
+        "api.max_connections",
+        512,
+        "Connections the state API holds open at most (each needs an open file: LimitNOFILE). At the cap, the one that has waited longest without sending a whole request is closed to make room; when all are in a request, a new one gets 503.",
+        number(8, 10_000, integer=True),
+    ),
+    Setting(
+        "api.timeout_seconds",
+        10.0,
+        "Seconds a client of the state API has to send a request (from connecting, or from the previous answer on a kept-alive connection), and to take each answer; a slower one is disconnected.",
+        number(1.0, 300.0),
     ),
     Setting(
         "remote_voltage.poll_seconds",
@@ -358,7 +383,7 @@ CHANNEL_SETTINGS: list[Setting] = [
         "scale",
         None,
         "Volts (voltage) or amps (current) per ADC count, after the DC offset is removed.",
-        positive,
+        number(*SCALE),
     ),
     Setting(
         "cs",
