@@ -10,6 +10,7 @@ from datetime import datetime
 import click
 
 from corcypower.cli.common import cli, config_and_db, config_option, db_option, setup_logging
+from corcypower.energy.periods import BAR_UNITS
 from corcypower.errors import CorcyPowerError
 
 RELATIVE = re.compile(r"^-(\d+(?:\.\d+)?)\s*([smhdw])$")
@@ -80,30 +81,45 @@ def simulate(config_path, db_path, days):
     help="With auto: points per channel at least.",
 )
 @click.option(
+    "--energy",
+    type=click.Choice(BAR_UNITS),
+    help="Instead of power: energy and cost per local hour, day or month (the report's columns).",
+)
+@click.option(
     "--out",
     "out_path",
     type=click.Path(dir_okay=False),
     default="-",
     help="CSV file. Default: stdout.",
 )
-def export_(config_path, db_path, start, end, channels, resolution, points, out_path):
-    """Write history to CSV (one format at every resolution)."""
+def export_(config_path, db_path, start, end, channels, resolution, points, energy, out_path):
+    """Write history to CSV (one format at every resolution), or energy and cost per bar."""
+    from corcypower.energy.report import export_energy
     from corcypower.store.csvexport import export_csv
     from corcypower.store.database import Database
 
-    _, path = config_and_db(config_path, db_path)
+    config, path = config_and_db(config_path, db_path)
     now = round(time.time() * 1000)
     start_ms, end_ms = parse_time(start, "--start", now), parse_time(end, "--end", now)
     if end_ms <= start_ms:
         raise CorcyPowerError(f"--end {end!r} is not after --start {start!r}")
+    if energy and channels:
+        raise click.UsageError(
+            "--energy takes the channels' roles from the config: drop --channels"
+        )
     names = [n.strip() for n in channels.split(",") if n.strip()] if channels else None
-    with Database(path, read_only=True) as db:
-        if out_path == "-":
-            level, rows = export_csv(db, sys.stdout, start_ms, end_ms, names, resolution, points)
-        else:
-            with open(out_path, "w", encoding="utf-8", newline="") as out:
+    out = sys.stdout if out_path == "-" else open(out_path, "w", encoding="utf-8", newline="")
+    try:
+        with Database(path, read_only=True) as db:
+            if energy:
+                rows = export_energy(db, config, out, start_ms, end_ms, energy, now)
+                click.echo(f"{rows} rows of energy per {energy}", err=True)
+            else:
                 level, rows = export_csv(db, out, start_ms, end_ms, names, resolution, points)
-    click.echo(f"{rows} rows at level {level}", err=True)
+                click.echo(f"{rows} rows at level {level}", err=True)
+    finally:
+        if out is not sys.stdout:
+            out.close()
 
 
 def _channel_names(values: tuple[str, ...]) -> dict[int, str]:

@@ -198,3 +198,15 @@ def _iso(ms: int, a: Account) -> str:
 
 def _hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def export_energy(
+    db, config, out: TextIO, start_ms: int, end_ms: int, bars: str, now_ms: int | None = None
+) -> int:
+    """`corcypower export --energy BARS`: the CSV of whole bars covering [start_ms, end_ms)."""
+    from corcypower.energy.account import of_config
+    from corcypower.energy.periods import range_edges
+    from corcypower.energy.tariff import Tariff
+
+    edges = range_edges(bars, start_ms, end_ms, Tariff.from_config(config).tz)
+    return write_csv(of_config(db, config, edges, bars, now_ms), out)

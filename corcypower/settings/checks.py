@@ -201,9 +201,12 @@ def tariff_periods(value: Any) -> list[dict[str, Any]]:
             name = text(spec["name"])
             if any(p["name"] == name for p in periods):
                 raise Invalid("expected a name not used by another period")
+        except Invalid as exc:
+            raise Invalid(f"{where}: name: {exc}") from None
+        try:
             price = number(0.0, 1000.0)(spec["price_per_kwh"])
         except Invalid as exc:
-            raise Invalid(f"{where}: {exc}") from None
+            raise Invalid(f"{where}: price_per_kwh: {exc}") from None
         try:
             start, end = time_of_day(spec["start"]), time_of_day(spec["end"])
         except Invalid as exc:
