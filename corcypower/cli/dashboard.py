@@ -23,11 +23,17 @@ def serve(config: settings.Config, port: int | None, address: str | None) -> Non
     from tornado.ioloop import IOLoop
 
     from corcypower.dashboard.app import Dashboard
-    from corcypower.dashboard.server import allowed_origins, make_server, page_url
+    from corcypower.dashboard.server import (
+        allowed_origins,
+        make_server,
+        page_url,
+        quiet_access_log,
+    )
 
     port = port or config["dashboard.port"]
     if address:
         config.values["dashboard.address"] = address
+    quiet_access_log()
     dashboard = Dashboard(config).start()
     loop = IOLoop.current()
     try:

@@ -15,21 +15,29 @@ EXPORT_COLOR = "#2b8a3e"  # sent to the grid
 IDLE_W = 1.0  # below this a channel is neither importing nor exporting
 
 STYLE = f"""
-:host {{ font-family: system-ui, sans-serif; }}
-.bk-clearfix {{ padding: 0 6px; }}
-.cards {{ display: flex; flex-wrap: wrap; gap: 8px; }}
-.card {{ flex: 1 1 150px; border: 1px solid #ddd; border-radius: 8px; padding: 6px 10px; }}
+:host {{ font-family: system-ui, sans-serif; font-size: 15px; }}
+.bk-clearfix {{ padding: 0 6px; width: 100%; box-sizing: border-box; }}
+h2 {{ font-size: 1.25em; margin: 4px 0; }}
+h3 {{ font-size: 1.1em; margin: 4px 0; }}
+.cards {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 8px; }}
+.card {{ border: 1px solid #ddd; border-radius: 8px; padding: 6px 10px; min-width: 0; }}
 .card .name {{ color: #555; font-size: 0.9em; }}
-.card .big {{ font-size: 1.9em; font-weight: 600; font-variant-numeric: tabular-nums; }}
-.card .small {{ color: #444; font-size: 0.85em; font-variant-numeric: tabular-nums; }}
+.card .big {{ font-size: 1.8em; font-weight: 600; font-variant-numeric: tabular-nums; white-space: nowrap; }}
+.summary .card .big {{ font-size: 1.4em; white-space: normal; }}
+.summary .period {{ margin: 4px 0 8px; }}
+.summary table {{ margin-top: 8px; }}
+.card .small {{ color: #444; font-size: 0.8em; font-variant-numeric: tabular-nums; }}
 .card.total {{ border-width: 2px; }}
 .status {{ color: #555; font-size: 0.85em; margin-top: 4px; }}
 .import .big {{ color: {IMPORT_COLOR}; }}
 .export .big {{ color: {EXPORT_COLOR}; }}
+.stale .card, .stale .card .big {{ color: #999; border-color: #e5e5e5; background: #f6f6f6; }}
+.stale .status {{ color: #b35c00; font-weight: 600; }}
 .warn {{ color: #b35c00; font-weight: 600; }}
+.scroll {{ overflow-x: auto; max-width: calc(100vw - 24px); }}
 table {{ border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 0.9em; }}
 td, th {{ padding: 2px 8px; text-align: right; border-bottom: 1px solid #eee; }}
-td:first-child, th:first-child, td:last-child, th:last-child {{ text-align: left; }}
+td:first-child, th:first-child {{ text-align: left; }}
 .banner {{ background: #c92a2a; color: white; padding: 8px 12px; border-radius: 6px;
            font-weight: 600; }}
 """
@@ -67,10 +75,11 @@ def watts_text(watts: float | None) -> str:
     return f"{watts:.0f} W"
 
 
-def numbers_html(readings: list[Reading], status: str = "") -> str:
+def numbers_html(readings: list[Reading], status: str = "", stale: bool = False) -> str:
     """One card per channel (the total first): W big, then A, V, PF; Hz for a voltage.
 
     `status` (when the batch was) goes under the cards: the same Div, the same message.
+    Stale numbers are greyed: they are no longer what the meter reads.
     """
     cards = []
     for r in readings:
@@ -90,7 +99,11 @@ def numbers_html(readings: list[Reading], status: str = "") -> str:
             f'<div class="card {r.kind} {css}"><div class="name">{escape(r.name)}</div>'
             f'<div class="big">{big}</div><div class="small">{small}</div>{warn}</div>'
         )
-    return f'<div class="cards">{"".join(cards)}</div><div class="status">{escape(status)}</div>'
+    grey = " stale" if stale else ""
+    return (
+        f'<div class="numbers{grey}"><div class="cards">{"".join(cards)}</div>'
+        f'<div class="status">{escape(status)}</div></div>'
+    )
 
 
 def health_html(batch: dict | None, source: str) -> str:
@@ -108,9 +121,20 @@ def health_html(batch: dict | None, source: str) -> str:
             f'<td class="{"warn" if flags else ""}">{escape(text)}</td></tr>'
         )
     return (
-        "<table><tr><th>channel</th><th>samples</th><th>ADC mean</th><th>min</th><th>max</th>"
-        f"<th>rms</th><th>health</th></tr>{''.join(rows)}</table>"
+        '<div class="scroll"><table><tr><th>channel</th><th>samples</th><th>ADC mean</th>'
+        f"<th>min</th><th>max</th><th>rms</th><th>health</th></tr>{''.join(rows)}</table></div>"
     )
+
+
+def age_text(seconds: float) -> str:
+    """How long ago, as people say it: 12 s, 5 min, 3 h, 2 days."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172_800:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86_400:.0f} days"
 
 
 def banner_text(seconds: float | None, stale_s: float, error: str | None, source: str) -> str:
@@ -121,21 +145,6 @@ def banner_text(seconds: float | None, stale_s: float, error: str | None, source
     if seconds is None:
         return f"No data from the monitor yet: waiting for {escape(source)}{why}."
     return (
-        f"No data from the monitor for {seconds:.0f} s: is <code>corcypower run</code> going? "
+        f"No data from the monitor for {age_text(seconds)}: is <code>corcypower run</code> going? "
         f"Waiting for {escape(source)}{why}."
     )
-
-
-def daily_summary(daily: dict, view) -> str:
-    """Totals under the daily bars: energy both ways and, with a tariff, what it cost."""
-    days = len(daily["day"])
-    if not days:
-        return "<p>No energy recorded yet.</p>"
-    imported = sum(daily["import_kwh"])
-    exported = sum(-e for e in daily["export_kwh"])
-    text = f"{days} days: {imported:.1f} kWh imported, {exported:.1f} kWh exported"
-    if view.price or view.export_price:
-        currency = escape(view.currency)
-        text += f"; cost {sum(daily['cost']):.2f} {currency}"
-        text += f" ({escape(daily['day'][-1])}: {daily['cost'][-1]:.2f} {currency})"
-    return f"<p>{text}</p>"

@@ -23,7 +23,11 @@ def config(db_path: Path | str = "unused.db", **sections) -> settings.Config:
         "adc": {"chip": "emulated"},
         "emulator": {"chip": "mcp3208"},
         "store": {"path": str(db_path)},
-        "dashboard": {"grid_channels": ["main"], "timezone": "Europe/Paris"},
+        "dashboard": {
+            "grid_channels": ["main"],
+            "solar_channels": ["solar"],
+            "timezone": "Europe/Paris",
+        },
         "tariff": {"price_per_kwh": 0.25, "export_price_per_kwh": 0.1},
         "channels": CHANNELS,
     }
@@ -72,3 +76,19 @@ def outside_band(cols: dict) -> list[tuple]:
         for lo, m, hi in zip(cols["min"], cols["mean"], cols["max"], strict=True)
         if not lo <= m <= hi
     ]
+
+
+def build_page(db_path, batches=(), clock=None, **sections):
+    """A Dashboard whose poller is fed by hand and whose queries run inline, and one page of it.
+
+    Returns the Page; its sections by name are page.section(name)."""
+    from bokeh.document import Document
+
+    from corcypower.dashboard.app import Dashboard
+    from corcypower.dashboard.page import make_document
+    from corcypower.dashboard.poller import LivePoller
+
+    poller = LivePoller("http://127.0.0.1:9", keep_ms=600_000)  # never started
+    poller.take({"newest": None, "batches": list(batches)})
+    dashboard = Dashboard(config(db_path, **sections), poller=poller, threads=0, clock=clock)
+    return make_document(Document(), dashboard)

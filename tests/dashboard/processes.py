@@ -29,6 +29,7 @@ def write_config(
             "port": dashboard_port,
             "stale_seconds": stale,
             "grid_channels": ["main"],
+            "solar_channels": ["solar"],
             "timezone": timezone,
         },
         "tariff": {"price_per_kwh": 0.25},

@@ -53,16 +53,15 @@ def test_the_banner_says_how_long_and_why():
     assert cards.banner_text(None, 5.0, None, "http://x").startswith("No data from the monitor yet")
 
 
-def test_daily_summary_prices_the_energy():
+def test_stale_numbers_are_greyed():
     view = data.View.from_config(config())
-    daily = {
-        "day": ["2026-07-14", "2026-07-15"],
-        "import_kwh": [10.0, 4.0],
-        "export_kwh": [-5.0, 0.0],
-        "cost": [2.0, 1.0],
-    }
-    assert cards.daily_summary(daily, view) == (
-        "<p>2 days: 14.0 kWh imported, 5.0 kWh exported; cost 3.00 EUR (2026-07-15: 1.00 EUR)</p>"
-    )
-    free = data.View.from_config(config(tariff={"price_per_kwh": 0.0, "export_price_per_kwh": 0.0}))
-    assert "cost" not in cards.daily_summary(daily, free)
+    html = cards.numbers_html(data.readings(view, batch(1000)), "no data for 3 min", stale=True)
+    assert html.startswith('<div class="numbers stale">')
+    assert ".stale .card" in cards.STYLE
+
+
+def test_ages_read_as_people_say_them():
+    assert cards.age_text(12.4) == "12 s"
+    assert cards.age_text(300) == "5 min"
+    assert cards.age_text(3 * 3600) == "3 h"
+    assert cards.age_text(3 * 86_400) == "3 days"
