@@ -75,35 +75,50 @@ def watts_text(watts: float | None) -> str:
     return f"{watts:.0f} W"
 
 
-def numbers_html(readings: list[Reading], status: str = "", stale: bool = False) -> str:
-    """One card per channel (the total first): W big, then A, V, PF; Hz for a voltage.
+def card_html(r: Reading) -> str:
+    """One channel's card (or the total's): W big, then A and V, PF and the direction; V and Hz
+    for a voltage. Two small lines always, so a card keeps its height as the numbers change."""
+    if r.kind == "voltage":
+        big = _num(r.volts, ".1f", " V")
+        small = _num(r.hz, ".2f", " Hz") + "<br>&nbsp;"
+        css = ""
+    else:
+        big = watts_text(r.watts)
+        way = direction(r.watts)
+        small = f"{_num(r.amps, '.2f', ' A')} · {_num(r.volts, '.1f', ' V')}<br>"
+        small += "PF " + _num(r.pf, ".2f") + (f" · {way}" if way else "")
+        css = way
+    warn = f'<div class="warn">{escape(", ".join(r.flags))}</div>' if r.flags else ""
+    return (
+        f'<div class="card {r.kind} {css}"><div class="name">{escape(r.name)}</div>'
+        f'<div class="big">{big}</div><div class="small">{small}</div>{warn}</div>'
+    )
 
-    `status` (when the batch was) goes under the cards: the same Div, the same message.
+
+def numbers_html(readings: list[Reading], status: str = "", stale: bool = False) -> str:
+    """One card per channel, the total first, and under them `status` (when the batch was).
+
     Stale numbers are greyed: they are no longer what the meter reads.
     """
-    cards = []
-    for r in readings:
-        if r.kind == "voltage":
-            big = _num(r.volts, ".1f", " V")
-            small = _num(r.hz, ".2f", " Hz")
-            css = ""
-        else:
-            big = watts_text(r.watts)
-            parts = [_num(r.amps, ".2f", " A"), _num(r.volts, ".1f", " V")]
-            parts.append("PF " + _num(r.pf, ".2f"))
-            way = direction(r.watts)
-            small = " · ".join(parts) + (f" · {way}" if way else "")
-            css = way
-        warn = f'<div class="warn">{escape(", ".join(r.flags))}</div>' if r.flags else ""
-        cards.append(
-            f'<div class="card {r.kind} {css}"><div class="name">{escape(r.name)}</div>'
-            f'<div class="big">{big}</div><div class="small">{small}</div>{warn}</div>'
-        )
-    grey = " stale" if stale else ""
+    parts = numbers_parts(readings, status, stale)
+    cards = "".join(h for p, h in zip(parts["part"], parts["html"], strict=True) if p == "card")
     return (
-        f'<div class="numbers{grey}"><div class="cards">{"".join(cards)}</div>'
-        f'<div class="status">{escape(status)}</div></div>'
+        f'<div class="{parts["html"][0]}"><div class="cards">{cards}</div>'
+        f'<div class="status">{parts["html"][-1]}</div></div>'
     )
+
+
+def numbers_parts(readings: list[Reading], status: str = "", stale: bool = False) -> dict:
+    """numbers_html() in parts, for the page to replace piece by piece: the container's class,
+    each card, the status line (part "class", "card"..., "status"; html)."""
+    return {
+        "part": ["class", *("card" for _ in readings), "status"],
+        "html": [
+            "numbers stale" if stale else "numbers",
+            *map(card_html, readings),
+            escape(status),
+        ],
+    }
 
 
 def health_html(batch: dict | None, source: str) -> str:

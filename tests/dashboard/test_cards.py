@@ -11,12 +11,12 @@ def test_numbers_show_watts_amps_volts_pf_and_the_direction():
     html = cards.numbers_html(data.readings(view, batch(1000, 1500.0, -800.0)))
     assert html.count('class="card ') == 4  # total, mains_v, main, solar
     assert '<div class="name">main</div><div class="big">1500 W</div>' in html
-    assert "7.25 A · 230.0 V · PF 0.90 · import" in html
+    assert "7.25 A · 230.0 V<br>PF 0.90 · import" in html
     assert (
         'class="card current export"><div class="name">solar</div><div class="big">-800 W</div>'
         in html
     )
-    assert '<div class="big">230.0 V</div><div class="small">50.00 Hz</div>' in html
+    assert '<div class="big">230.0 V</div><div class="small">50.00 Hz<br>&nbsp;</div>' in html
 
 
 def test_import_and_export_have_their_own_colours():
