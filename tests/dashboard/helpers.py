@@ -32,7 +32,7 @@ def config(db_path: Path | str = "unused.db", **sections) -> settings.Config:
         "channels": CHANNELS,
     }
     for section, values in sections.items():
-        data[section] = data.get(section, {}) | values
+        data[section] = values if section == "channels" else data.get(section, {}) | values
     return settings.from_dict(data)
 
 
