@@ -256,9 +256,13 @@ def check_api(config: Config, probe: Probe) -> Result:
     return Result(True, text)
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 def check_dashboard(config: Config, probe: Probe) -> Result:
-    port = config["dashboard.port"]
-    url = local_url(config["dashboard.address"], port)
+    """Whether the page answers, and from where it can be opened: only what is true."""
+    address, port = config["dashboard.address"], config["dashboard.port"]
+    url = local_url(address, port)
     try:
         probe.get(url, probe.timeout)
     except OSError as exc:
@@ -267,8 +271,23 @@ def check_dashboard(config: Config, probe: Probe) -> Result:
             f"dashboard: nothing answers at {url} ({exc})",
             "sudo systemctl status dashboard; journalctl -u dashboard -n 50",
         )
-    where = f"http://{socket.gethostname()}.local:{port}"
-    return Result(True, f"dashboard: answering on port {port}; from a phone on the LAN: {where}")
+    if address in LOOPBACK:
+        return Result(
+            True,
+            f"dashboard: answering at {url}, from this machine only (dashboard.address = "
+            f'"{address}"; for a phone on the LAN: address = "0.0.0.0" and allow_websocket_origin)',
+        )
+    origins = config["dashboard.allow_websocket_origin"]
+    if not origins:
+        return Result(
+            False,
+            f"dashboard: answering on port {port} of {address}, but a browser on the LAN would "
+            "get an empty page: no origin is allowed but localhost",
+            f'[dashboard] allow_websocket_origin = ["{socket.gethostname()}.local:{port}", '
+            f'"<this Pi\'s address>:{port}"], then sudo systemctl restart dashboard',
+        )
+    where = "  ".join(f"http://{origin}/" for origin in origins)
+    return Result(True, f"dashboard: answering on port {port}; from the LAN: {where}")
 
 
 def check_mysql(config: Config, probe: Probe) -> Result:

@@ -18,8 +18,10 @@ UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800
 RESOLUTIONS = ("auto", "raw", "10s", "1m", "15m", "1h", "6h", "1d")
 
 
-def parse_time(text: str, option: str, now_ms: int) -> int:
-    """ms UTC of 'now', '-30d' (also s, m, h, w), a local date/time, or ISO 8601 with offset."""
+def parse_time(text: str, option: str, now_ms: int, tz=None) -> int:
+    """ms UTC of 'now', '-30d' (also s, m, h, w), a local date/time, or ISO 8601 with offset.
+
+    A date/time without an offset is local time: of `tz`, else of this machine."""
     text = text.strip()
     if text == "now":
         return now_ms
@@ -33,6 +35,8 @@ def parse_time(text: str, option: str, now_ms: int) -> int:
             f"{option} {text!r}: expected 'now', a time ago like -2h or -30d, or a local "
             "date and time like 2026-03-01 or '2026-03-01 18:30'"
         ) from None
+    if when.tzinfo is None and tz is not None:
+        when = when.replace(tzinfo=tz)
     return round(when.timestamp() * 1000)  # naive: local time
 
 
@@ -95,12 +99,14 @@ def simulate(config_path, db_path, days):
 def export_(config_path, db_path, start, end, channels, resolution, points, energy, out_path):
     """Write history to CSV (one format at every resolution), or energy and cost per bar."""
     from corcypower.energy.report import export_energy
+    from corcypower.energy.tariff import Tariff
     from corcypower.store.csvexport import export_csv
     from corcypower.store.database import Database
 
     config, path = config_and_db(config_path, db_path)
     now = round(time.time() * 1000)
-    start_ms, end_ms = parse_time(start, "--start", now), parse_time(end, "--end", now)
+    tz = Tariff.from_config(config).tz if energy else None  # energy: the tariff's days
+    start_ms, end_ms = parse_time(start, "--start", now, tz), parse_time(end, "--end", now, tz)
     if end_ms <= start_ms:
         raise CorcyPowerError(f"--end {end!r} is not after --start {start!r}")
     if energy and channels:
