@@ -200,17 +200,22 @@ def energy_columns(a: Account, tz: tzinfo) -> dict[str, list]:
     hi = np.array([local_ms(e, tz) for e in a.edges[1:]])
     if a.bars == "hour":  # an hour is an hour, even the one a clock change repeats
         hi = lo + HOUR_MS
+    unmeasured = a.measured_h <= 0  # the future, or a gap: no bar rather than a bar of 0
+
+    def bars(kwh: np.ndarray) -> list:
+        return np.where(unmeasured, np.nan, kwh).tolist()
+
     cols = {
         "x": ((lo + hi) / 2).tolist(),
         "width": (0.8 * (hi - lo)).tolist(),
         "bar": list(a.labels),
-        "import_kwh": a.grid_import.tolist(),
-        "export_kwh": (-a.grid_export).tolist(),
-        "solar_kwh": a.solar.tolist(),
-        "untracked": a.untracked.tolist(),
+        "import_kwh": bars(a.grid_import),
+        "export_kwh": bars(-a.grid_export),
+        "solar_kwh": bars(a.solar),
+        "untracked": bars(a.untracked),
         "cost": a.cost.tolist(),
     }
-    cols |= {f"c_{name}": kwh.tolist() for name, kwh in a.circuits.items()}
+    cols |= {f"c_{name}": bars(kwh) for name, kwh in a.circuits.items()}
     return cols
 
 

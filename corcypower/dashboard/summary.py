@@ -12,6 +12,7 @@ from corcypower.energy.report import money, percent
 
 
 def kwh(value: float) -> str:
+    value = 0.0 if abs(value) < 0.005 else value  # no "-0.00"
     return f"{value:.1f} kWh" if abs(value) >= 100 else f"{value:.2f} kWh"
 
 

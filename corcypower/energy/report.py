@@ -53,7 +53,9 @@ def money(value: float, currency: str) -> str:
 
 
 def percent(share: float | None) -> str:
-    return "–" if share is None else f"{100 * share:.0f} %"
+    if share is None:
+        return "–"
+    return f"{100 * share:.0f} %" if abs(share) >= 0.005 else "0 %"  # no "-0 %"
 
 
 def text(a: Account, title: str) -> str:

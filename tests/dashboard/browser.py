@@ -36,16 +36,15 @@ def launch(playwright):
     )
 
 
-def context(browser, width: int, height: int = 844, **kwargs):
+def context(browser, width: int, height: int = 844, scale: float | None = None):
     """A browser context as wide as `width` CSS px: a phone (touch, device scale 3) below
     800 px, a desktop above. Every wait in it times out after WAIT_MS."""
     phone = width < 800
     ctx = browser.new_context(
         viewport={"width": width, "height": height},
-        device_scale_factor=3 if phone else 1,
+        device_scale_factor=scale or (3 if phone else 1),
         is_mobile=phone,
         has_touch=phone,
-        **kwargs,
     )
     ctx.set_default_timeout(WAIT_MS)
     return ctx

@@ -160,7 +160,9 @@ def test_energy_columns_are_the_bars_of_an_account_in_local_time(db):
     assert len(cols["x"]) == 24 and cols["bar"][0] == "00:00 CEST"
     midnight = ms(2026, 7, 15)  # local midnight as wall-clock ms reads 00:00 on the axis
     assert cols["x"][0] == midnight + 1_800_000 and cols["width"][0] == 0.8 * 3_600_000
-    assert cols["import_kwh"] == a.grid_import.tolist()
-    assert cols["export_kwh"] == (-a.grid_export).tolist()
-    assert cols["solar_kwh"] == a.solar.tolist()
+    measured = a.measured_h > 0  # 09:00 to 12:00 UTC; no bar where nothing was measured
+    assert measured.sum() == 3
+    assert np.array(cols["import_kwh"])[measured].tolist() == a.grid_import[measured].tolist()
+    assert np.array(cols["export_kwh"])[measured].tolist() == (-a.grid_export[measured]).tolist()
+    assert np.isnan(np.array(cols["solar_kwh"])[~measured]).all()
     assert set(cols) == set(data.empty_energy_columns(data.View.from_config(cfg)))

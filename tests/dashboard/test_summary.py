@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from corcypower.dashboard import summary
+from corcypower.energy.report import percent
 
 TOTALS = {
     "consumption_kwh": 312.44,
@@ -67,3 +68,8 @@ def test_without_solar_circuits_or_prices_there_is_less_to_say():
     free = TOTALS | {"priced": False}
     html = summary.summary_html(free, "x", solar=False, circuits=False)
     assert "Solar" not in html and "circuit" not in html and "Cost" not in html
+
+
+def test_nothing_is_never_negative():
+    assert summary.kwh(-0.001) == "0.00 kWh" and summary.kwh(123.45) == "123.5 kWh"
+    assert percent(-0.001) == "0 %" and percent(None) == "–"
