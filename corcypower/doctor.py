@@ -14,6 +14,7 @@ import stat
 from dataclasses import dataclass
 
 from corcypower import settings
+from corcypower.clock import age_text
 from corcypower.errors import CorcyPowerError
 from corcypower.live.address import STATE_PATH, local_url
 from corcypower.probe import Probe, describe_greeting, group_name
@@ -188,21 +189,10 @@ def _last_row(config: Config, probe: Probe, last: int | None) -> Result:
             f"last row: {-age:.0f} s in the future",
             "the clock went back since it was stored: check the clock line below",
         )
-    text = f"last row: {_ago(age)} ago"
+    text = f"last row: {age_text(age)} ago"
     if age <= limit:
         return Result(True, text)
     return Result(False, text + " (the daemon is not storing)", STATUS_HINT)
-
-
-def _ago(seconds: float) -> str:
-    seconds = max(seconds, 0.0)
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172_800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86_400:.0f} days"
 
 
 def check_clock(probe: Probe) -> Result:
@@ -239,7 +229,9 @@ def check_api(config: Config, probe: Probe) -> Result:
         )
     if status != 200:
         return Result(False, f"daemon API: {url} answered HTTP {status}: {doc}", STATUS_HINT)
-    text = f"daemon API: answering at {url}, latest batch {_ago(doc.get('age_ms', 0) / 1000)} old"
+    text = (
+        f"daemon API: answering at {url}, latest batch {age_text(doc.get('age_ms', 0) / 1000)} old"
+    )
     problems = [
         f"{ch.get('name')} {flag}"
         for ch in doc.get("channels", [])

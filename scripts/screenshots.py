@@ -25,11 +25,10 @@ from corcypower import settings  # noqa: E402
 from corcypower.store.database import Database  # noqa: E402
 from corcypower.store.simulate import simulate  # noqa: E402
 from tests.dashboard.browser import DRAWN, context, launch, require_browser  # noqa: E402
-from tests.dashboard.helpers import CHANNELS, free_port  # noqa: E402
+from tests.dashboard.helpers import HOUSE, free_port  # noqa: E402
 from tests.dashboard.processes import corcypower  # noqa: E402
 
 DAYS = 7.0
-CIRCUITS = {"fridge": 3, "kettle": 4, "oven": 5}  # channel: ADC channel
 LIVE_MINUTE = "() => Bokeh.documents[0].get_model_by_name('live').data.ts.length >= 120"
 PAINTED = (
     "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
@@ -38,16 +37,8 @@ PAINTED = (
 
 def house(tmp: Path) -> dict:
     """The config: the emulated MCP3208, mains, the grid meter, the panels and three circuits."""
-    circuits = [
-        {"name": n, "adc_channel": a, "kind": "current", "scale": 0.01, "voltage": "mains_v"}
-        for n, a in CIRCUITS.items()
-    ]
-    return {
+    return HOUSE | {
         "adc": {"chip": "emulated"},
-        "emulator": {
-            "chip": "mcp3208",
-            "circuits": {"main": "house", "solar": "solar"} | {n: n for n in CIRCUITS},
-        },
         "store": {"path": str(tmp / "power.db"), "commit_seconds": 10.0},
         "api": {"port": free_port()},
         "dashboard": {
@@ -56,21 +47,6 @@ def house(tmp: Path) -> dict:
             "solar_channels": ["solar"],
             "timezone": "Europe/Paris",
         },
-        "tariff": {
-            "price_per_kwh": 0.18,
-            "standing_charge_per_day": 0.45,
-            "export_price_per_kwh": 0.08,
-            "periods": [
-                {
-                    "name": "peak",
-                    "price_per_kwh": 0.30,
-                    "start": "07:00",
-                    "end": "23:00",
-                    "days": ["weekdays"],
-                }
-            ],
-        },
-        "channels": CHANNELS + circuits,
     }
 
 

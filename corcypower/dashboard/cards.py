@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
+from corcypower.clock import age_text
 from corcypower.dashboard.data import Reading
 
 IMPORT_COLOR = "#d9480f"  # drawn from the grid
@@ -139,17 +140,6 @@ def health_html(batch: dict | None, source: str) -> str:
         '<div class="scroll"><table><tr><th>channel</th><th>samples</th><th>ADC mean</th>'
         f"<th>min</th><th>max</th><th>rms</th><th>health</th></tr>{''.join(rows)}</table></div>"
     )
-
-
-def age_text(seconds: float) -> str:
-    """How long ago, as people say it: 12 s, 5 min, 3 h, 2 days."""
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172_800:
-        return f"{seconds / 3600:.0f} h"
-    return f"{seconds / 86_400:.0f} days"
 
 
 def banner_text(seconds: float | None, stale_s: float, error: str | None, source: str) -> str:

@@ -166,6 +166,13 @@ DAY_GROUPS = {"weekdays": WEEKDAYS[:5], "weekend": WEEKDAYS[5:], "all": WEEKDAYS
 PERIOD_KEYS = {"name", "price_per_kwh", "start", "end", "days"}
 
 
+def numbered(label: str, table: Any) -> str:
+    """How errors name the n-th table of an array: '[[channels]] #2 ("main")'."""
+    if isinstance(table, dict) and isinstance(table.get("name"), str):
+        return f'{label} ("{table["name"]}")'
+    return label
+
+
 def time_of_day(value: Any) -> int:
     """ "HH:MM" (00:00 to 24:00) → minutes since local midnight."""
     m = re.fullmatch(r"(\d{2}):(\d{2})", value) if isinstance(value, str) else None
@@ -183,11 +190,9 @@ def tariff_periods(value: Any) -> list[dict[str, Any]]:
         raise Invalid("expected a list of [[tariff.periods]] tables")
     periods = []
     for i, spec in enumerate(value, start=1):
-        where = f"period #{i}"
+        where = numbered(f"period #{i}", spec)
         if not isinstance(spec, dict):
             raise Invalid(f"{where}: expected a table with name, price_per_kwh, start, end, days")
-        if isinstance(spec.get("name"), str):
-            where += f' ("{spec["name"]}")'
         unknown = set(spec) - PERIOD_KEYS
         missing = {"name", "price_per_kwh", "start", "end"} - set(spec)
         if unknown or missing:

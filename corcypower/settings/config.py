@@ -18,7 +18,7 @@ from typing import Any
 from corcypower.errors import ConfigError
 from corcypower.live import address as remote_address
 from corcypower.live.address import RemoteVoltage
-from corcypower.settings.checks import Invalid, show
+from corcypower.settings.checks import Invalid, numbered, show
 from corcypower.settings.table import (
     CHANNEL_SETTING_BY_NAME,
     CHANNEL_SETTINGS,
@@ -181,11 +181,9 @@ def _channels(raw: Any, values: dict[str, Any], where: str) -> list[Channel]:
         raise ConfigError(f"{where}: {len(raw)} [[channels]]: at most 16 (two chips of 8)")
     parsed: list[dict[str, Any]] = []
     for i, table in enumerate(raw, start=1):
-        label = f"[[channels]] #{i}"
+        label = numbered(f"[[channels]] #{i}", table)
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: {label}: expected a table")
-        if isinstance(table.get("name"), str):
-            label += f' ("{table["name"]}")'
         entry = {s.name: s.default for s in CHANNEL_SETTINGS}
         for key, value in table.items():
             setting = CHANNEL_SETTING_BY_NAME.get(key)

@@ -17,6 +17,35 @@ CHANNELS = [
     {"name": "solar", "adc_channel": 2, "kind": "current", "scale": 0.01, "voltage": "mains_v"},
 ]
 
+# A house with three circuits on their own channels and a time-of-use tariff: the energy
+# paths' test and the screenshots (scripts/screenshots.py) draw it.
+CIRCUITS = {"fridge": 3, "kettle": 4, "oven": 5}  # channel name: ADC channel
+HOUSE = {
+    "emulator": {
+        "chip": "mcp3208",
+        "circuits": {"main": "house", "solar": "solar"} | {n: n for n in CIRCUITS},
+    },
+    "tariff": {
+        "price_per_kwh": 0.18,
+        "standing_charge_per_day": 0.45,
+        "export_price_per_kwh": 0.08,
+        "periods": [
+            {
+                "name": "peak",
+                "price_per_kwh": 0.30,
+                "start": "07:00",
+                "end": "23:00",
+                "days": ["weekdays"],
+            }
+        ],
+    },
+    "channels": CHANNELS
+    + [
+        {"name": n, "adc_channel": a, "kind": "current", "scale": 0.01, "voltage": "mains_v"}
+        for n, a in CIRCUITS.items()
+    ],
+}
+
 
 def config(db_path: Path | str = "unused.db", **sections) -> settings.Config:
     data = {

@@ -19,7 +19,7 @@ from corcypower.clock import FakeClock
 from corcypower.store.database import Database
 from corcypower.store.simulate import simulate
 from tests.dashboard.browser import DRAWN, context, launch, require_browser
-from tests.dashboard.helpers import config, free_port
+from tests.dashboard.helpers import CIRCUITS, HOUSE, config, free_port
 from tests.dashboard.served import Served
 from tests.live.helpers import stats
 from tests.store.conftest import sqlite3_shell
@@ -27,28 +27,7 @@ from tests.store.conftest import sqlite3_shell
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 11, 18, 15, 0, tzinfo=PARIS)
 TAPS = 3
-CIRCUITS = {"fridge": 3, "kettle": 4, "oven": 5}  # channel name: ADC channel
-SECTIONS = {
-    "adc": {"chip": "emulated", "batch_seconds": 10.0},  # 10 s batches: days simulate quickly
-    "emulator": {
-        "chip": "mcp3208",
-        "circuits": {"main": "house", "solar": "solar"} | {n: n for n in CIRCUITS},
-    },
-    "tariff": {
-        "price_per_kwh": 0.18,
-        "standing_charge_per_day": 0.45,
-        "export_price_per_kwh": 0.08,
-        "periods": [
-            {
-                "name": "peak",
-                "price_per_kwh": 0.30,
-                "start": "07:00",
-                "end": "23:00",
-                "days": ["weekdays"],
-            }
-        ],
-    },
-}
+SECTIONS = HOUSE | {"adc": {"chip": "emulated", "batch_seconds": 10.0}}  # 10 s: quick days
 
 
 def ms(when: datetime) -> int:
@@ -59,27 +38,15 @@ def midnight(day: date) -> int:
     return ms(datetime.combine(day, datetime.min.time(), PARIS))
 
 
-def channels():
-    from tests.dashboard.helpers import CHANNELS
-
-    extra = [
-        {"name": n, "adc_channel": a, "kind": "current", "scale": 0.01, "voltage": "mains_v"}
-        for n, a in CIRCUITS.items()
-    ]
-    return CHANNELS + extra
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     require_browser()
     path = tmp_path_factory.mktemp("paths") / "power.db"
-    cfg = config(path, **SECTIONS, channels=channels())
+    cfg = config(path, **SECTIONS)
     with Database(path) as db:  # the last days of October and this week, up to now
         simulate(db, cfg, days=2.5, end_ms=ms(datetime(2026, 11, 1, 12, tzinfo=PARIS)))
         simulate(db, cfg, days=2.625, end_ms=ms(NOW))
-    served = Served(
-        path, free_port(), clock=FakeClock(wall_ms=ms(NOW)), **SECTIONS, channels=channels()
-    )
+    served = Served(path, free_port(), clock=FakeClock(wall_ms=ms(NOW)), **SECTIONS)
     served.ring.add(ms(NOW), 500, stats(watts=321.0))
     yield served
     served.close()

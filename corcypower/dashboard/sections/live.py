@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from bokeh.layouts import column, row
 from bokeh.models import ColumnDataSource, CustomJS
 
+from corcypower.clock import age_text
 from corcypower.dashboard import cards, data, figures
 from corcypower.dashboard.data import Reading
 from corcypower.dashboard.section import Section
@@ -98,5 +99,5 @@ class LiveSection(Section):
         if not self.readings or seconds_since_data is None:
             return
         if seconds_since_data >= self.page.view.stale_s:
-            age = cards.age_text(seconds_since_data)
+            age = age_text(seconds_since_data)
             self.draw_numbers(self.readings, f"no data for {age} · {self.when}", stale=True)

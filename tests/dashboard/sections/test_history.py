@@ -12,6 +12,7 @@ from bokeh.events import RangesUpdate, Reset
 from corcypower.clock import FakeClock
 from corcypower.dashboard import data
 from corcypower.energy.zone import local_ms
+from corcypower.store.csvexport import HEADER
 from tests.dashboard.helpers import batch, build_page, outside_band, simulated_db
 
 NOW = int(time.time() * 1000)
@@ -86,20 +87,7 @@ def test_the_csv_is_the_range_on_screen_as_corcypower_export_writes_it(page):
     name, text = page.saved.data["name"][0], page.saved.data["text"][0]
     assert name.startswith("corcypower-power-") and name.endswith(".csv")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert rows[0].keys() == {
-        "ts",
-        "time",
-        "channel",
-        "level",
-        "unit",
-        "mean",
-        "min",
-        "max",
-        "rms",
-        "import_wh",
-        "export_wh",
-        "seconds",
-    }
+    assert list(rows[0].keys()) == list(HEADER)
     t0, t1 = h._utc(*h.queried)
     assert {r["channel"] for r in rows} == {"main", "solar"}
     assert all(t0 - 10_000 < int(r["ts"]) < t1 for r in rows)
