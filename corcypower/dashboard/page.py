@@ -13,6 +13,7 @@ from collections.abc import Callable
 from functools import partial
 from html import escape
 
+from bokeh.events import DocumentReady
 from bokeh.layouts import column
 from bokeh.models import ColumnDataSource, CustomJS, Div, InlineStyleSheet
 
@@ -28,6 +29,7 @@ from corcypower.dashboard.sections.live import LiveSection
 SECTIONS: tuple[type[Section], ...] = (LiveSection, EnergySection, HistorySection, HealthSection)
 
 TICK_MS = 1000  # how often a tab checks that data still arrives
+REST_AFTER_MS = 5000  # the rest of the page, if the browser has not said it drew the first part
 
 # a file made on the server (download()) is handed to the browser as a Blob
 SAVE_JS = """
@@ -58,21 +60,41 @@ class Page:
         self.sections = [cls(self) for cls in sections]
         host = escape(socket.gethostname())
         doc.title = f"CorcyPower · {socket.gethostname()}"
-        parts = [
+        self.parts = [
             column(s.layout(), name=s.name, sizing_mode="stretch_width") for s in self.sections
         ]
         title = self.div("title", f"<h2>CorcyPower · {host}</h2>")
-        doc.add_root(column(self.banner, title, *parts, sizing_mode="stretch_width", name="page"))
+        # The browser gets the first section alone, the others once it has drawn it: a slow
+        # phone takes seconds to draw hundreds of models, and the live numbers come first.
+        self.root = column(
+            self.banner, title, self.parts[0], sizing_mode="stretch_width", name="page"
+        )
+        doc.add_root(self.root)
         doc.add_root(self.saved)
-        touch.for_fingers(doc)
-        template.apply(doc)
+        models = {m for part in self.parts for m in part.references()}  # a walk costs: once
+        touch.for_fingers(doc, self.root, models)
+        template.apply(doc, models)
 
         self.subscriber = self._from_poller
         self.on_batches(app.poller.subscribe(self.subscriber))
         doc.on_session_destroyed(lambda context: app.poller.unsubscribe(self.subscriber))
         doc.add_periodic_callback(self.tick, TICK_MS)
         self.tick()
-        for section in self.sections:
+        self.sections[0].start()
+        self.complete = False
+        if doc.session_context is None:  # a document built without a server: whole at once
+            self.add_the_rest()
+        else:
+            doc.on_event(DocumentReady, lambda event: self.add_the_rest())
+            doc.add_timeout_callback(self.add_the_rest, REST_AFTER_MS)  # a client that never says
+
+    def add_the_rest(self) -> None:
+        """The sections after the first, into the page (once)."""
+        if self.complete:
+            return
+        self.complete = True
+        self.root.children = [*self.root.children, *self.parts[1:]]
+        for section in self.sections[1:]:
             section.start()
 
     def section(self, name: str) -> Section:

@@ -60,20 +60,21 @@ _env.filters["without"] = without
 TEMPLATE = _env.from_string(TEXT)
 
 
-def unused_bundles(doc) -> list[str]:
-    """The optional BokehJS bundles no model of the document needs (Bokeh's own tests)."""
+def unused_bundles(doc, models: set = frozenset()) -> list[str]:
+    """The optional BokehJS bundles no model of the document (or among `models`, which it
+    will hold) needs, by Bokeh's own tests."""
     try:
         from bokeh.embed.bundle import _use_gl, _use_mathjax, _use_tables
     except ImportError:  # another Bokeh: keep everything rather than break the page
         return []
-    models = set(doc.models)
+    models = set(doc.models) | set(models)
     uses = {"bokeh-mathjax": _use_mathjax, "bokeh-tables": _use_tables, "bokeh-gl": _use_gl}
     return [bundle for bundle in BUNDLES if not uses[bundle](models)]
 
 
-def apply(doc) -> None:
-    """Dress the document's page: call once every model is in the document."""
+def apply(doc, models: set = frozenset()) -> None:
+    """Dress the document's page; `models`: those it will hold besides its own."""
     doc.template = TEMPLATE
     doc.template_variables.update(
-        favicon=quote(FAVICON), css=CSS, unused_bundles=unused_bundles(doc)
+        favicon=quote(FAVICON), css=CSS, unused_bundles=unused_bundles(doc, models)
     )

@@ -22,13 +22,17 @@ for (const [pan, zoom] of tools) {
 """
 
 
-def for_fingers(doc) -> None:
-    """On a touch screen, when the page is ready: every plot's pan off, its pinch zoom on."""
+def for_fingers(doc, root, models: set) -> None:
+    """On a touch screen, when the page is ready and whenever sections are added to `root`:
+    the pan tool of every plot among `models` (the page's, in it or not yet) off, its pinch
+    zoom on."""
     tools = []
-    for plot in doc.select({"type": Plot}):
+    for plot in sorted((m for m in models if isinstance(m, Plot)), key=lambda m: m.id):
         pans = [t for t in plot.toolbar.tools if isinstance(t, PanTool)]
         zooms = [t for t in plot.toolbar.tools if isinstance(t, WheelZoomTool)]
         if pans:
             tools.append([pans[0], zooms[0] if zooms else None])
     if tools:
-        doc.js_on_event("document_ready", CustomJS(args={"tools": tools}, code=FOR_FINGERS))
+        code = CustomJS(args={"tools": tools}, code=FOR_FINGERS)
+        doc.js_on_event("document_ready", code)
+        root.js_on_change("children", code)

@@ -64,9 +64,11 @@ LIVE_TS = "() => { const s = Bokeh.documents[0].get_model_by_name('live'); retur
 MODEL = "(name) => Bokeh.documents[0].get_model_by_name(name)"
 # the page once everything has been drawn: numbers, the live plot, history and energy
 DRAWN = """() => { if (!window.Bokeh || !Bokeh.documents.length) return false;
-  const d = Bokeh.documents[0]; const m = (n) => d.get_model_by_name(n);
-  return d.is_idle && m('live').data.ts.length > 0 && m('history_note').text.includes('points')
-    && m('energy_summary').text.includes('measured') }"""
+  const d = Bokeh.documents[0]; const text = (n) => (d.get_model_by_name(n) || {text: ""}).text;
+  const views = [...d.roots()].map(r => Bokeh.index.find_one(r)).filter(v => v != null);
+  return d.is_idle && d.get_model_by_name('live').data.ts.length > 0
+    && text('history_note').includes('points') && text('energy_summary').includes('measured')
+    && views.every(v => v.has_finished()) }"""
 
 # Everything the page draws on canvases, recorded as it is drawn: the text, its font and the
 # box it covers (CSS px, relative to its canvas), by canvas and frame (a frame begins when
