@@ -10,7 +10,7 @@ $(BIN)/activate:
 	$(BIN)/pip install -q --upgrade pip
 
 $(VENV)/.installed: $(BIN)/activate pyproject.toml
-	$(BIN)/pip install -q -e '.[test,mysql,dashboard,browser]'
+	$(BIN)/pip install -q -e '.[test,mysql,mqtt,dashboard,browser]'
 	touch $@
 
 ## run: the monitor on the emulated chip and its dashboard (prints the URL; no hardware needed)

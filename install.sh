@@ -17,7 +17,7 @@
 # It is idempotent: running it again changes nothing and says so. What it does:
 #   apt packages  python3-venv, python3-dev, gcc (to build spidev), sqlite3
 #   user          corcypower (system user, no login), in group spi
-#   program       a venv in /opt/corcypower/venv with corcypower[pi,dashboard,mysql] from here,
+#   program       a venv in /opt/corcypower/venv with corcypower[pi,dashboard,mysql,mqtt] from here,
 #                 /usr/local/bin/corcypower linked to it
 #   config        /etc/corcypower/config.toml, mode 0640, root:corcypower
 #   data          /var/lib/corcypower (power.db), mode 0750, corcypower:corcypower
@@ -38,7 +38,7 @@ LINK=/usr/local/bin/corcypower
 UNITS=(mcpd.service dashboard.service)
 APT_PACKAGES=(python3-venv python3-dev gcc sqlite3)
 DASHBOARD_PORT=5006
-EXTRAS=pi,dashboard,mysql  # spidev; bokeh for the dashboard unit; pymysql for [export.mysql]
+EXTRAS=pi,dashboard,mysql,mqtt  # spidev; bokeh (dashboard unit); pymysql ([export.mysql]); paho-mqtt ([mqtt])
 
 ROOT=/
 CONFIG="$SRC/examples/pi.toml"

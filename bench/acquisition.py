@@ -113,14 +113,15 @@ def per_call_path(config: settings.Config, batches: int) -> tuple[float, float]:
     return cpu / n, (cpu - timed.cpu) / n
 
 
-def daemon_rss(seconds: float) -> dict[str, int]:
-    """Run the daemon on the emulated chip; its memory (kB) from /proc after `seconds`."""
+def daemon_rss(seconds: float, extra: str = "") -> dict[str, int]:
+    """Run the daemon on the emulated chip (`extra`: more config, e.g. [[alerts]]); its memory
+    (kB) from /proc after `seconds`."""
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "c.toml"
         cfg.write_text(
             '[adc]\nchip = "emulated"\n[store]\npath = "power.db"\n'
             '[[channels]]\nname = "v"\nadc_channel = 1\nkind = "voltage"\nscale = 0.25\n'
-            '[[channels]]\nname = "main"\nadc_channel = 0\nkind = "current"\nscale = 0.02\n'
+            '[[channels]]\nname = "main"\nadc_channel = 0\nkind = "current"\nscale = 0.02\n' + extra
         )
         proc = subprocess.Popen(
             [sys.executable, str(REPO / "mcp_rms.py"), "--config", str(cfg)],

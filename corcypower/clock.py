@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+import random
 import threading
 import time
+from collections.abc import Callable
+
+FIRST_RETRY_SECONDS = 2.0
+
+
+def backoff(failures: int, cap: float, rand: Callable[[], float] = random.random) -> float:
+    """Seconds to wait after `failures` failures in a row: doubling from 2 s, capped, jittered.
+
+    Each wait is drawn from the upper half of its ceiling, so devices that lost the same
+    server do not all come back at the same instant.
+    """
+    ceiling = min(cap, FIRST_RETRY_SECONDS * 2 ** (failures - 1))
+    return ceiling * (0.5 + 0.5 * rand())
 
 
 class Clock:

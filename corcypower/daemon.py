@@ -124,6 +124,7 @@ class Daemon:
         self.summary = MinuteSummary(config)
         self.db: Database | None = None
         self.writer: Writer | None = None
+        self.exporter = None  # the MySQL export thread while run() runs, if [export.mysql]
         self._clock_behind = False
         self.notifier = Notifier.from_env()  # systemd Type=notify; a no-op elsewhere
 
@@ -190,7 +191,7 @@ class Daemon:
         if self.writer is None:
             self.open_store()
         # [export.mysql]: closed minutes go to the central database from a thread of their own
-        exporter = start_exporter(self.config, self.clock)
+        exporter = self.exporter = start_exporter(self.config, self.clock)
         acq_stop = threading.Event()
         thread = threading.Thread(
             target=self.acquisition.run, args=(acq_stop,), name="acquisition", daemon=True

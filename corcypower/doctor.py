@@ -316,6 +316,26 @@ def check_mysql(config: Config, probe: Probe) -> Result:
     return Result(True, f"MySQL export: logged in as {where} ({version})")
 
 
+def check_alerts(config: Config) -> Result:
+    """The [[alerts]] make sense (channels, flags, notifiers); sending is `alerts test NAME`."""
+    from corcypower.alerts.rules import from_config
+
+    try:
+        found = from_config(config)
+    except CorcyPowerError as exc:
+        return Result(
+            False, f"alerts: {exc}", "fix the alert; docs/alerts.md has an example of each"
+        )
+    if not found:
+        return Result(None, "alerts: none configured")
+    targets = sorted({n for r in found for n in r.notify})
+    return Result(
+        True,
+        f"alerts: {len(found)} rule{'s' * (len(found) != 1)} ({', '.join(r.name for r in found)}) "
+        f"to {', '.join(targets)}; `corcypower alerts test NAME` tries one",
+    )
+
+
 def check_service(probe: Probe, unit: str) -> Result:
     if not (probe.unit_dir / unit).exists():
         return Result(None, f"{unit}: not installed (sudo ./install.sh installs it)")
@@ -347,6 +367,7 @@ def diagnose(config_path=None, probe: Probe | None = None) -> list[Result]:
     results.append(check_service(probe, "dashboard.service"))
     results.append(check_dashboard(config, probe))
     results.append(check_mysql(config, probe))
+    results.append(check_alerts(config))
     return results
 
 

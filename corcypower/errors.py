@@ -23,3 +23,7 @@ class StoreError(CorcyPowerError, RuntimeError):
 
 class ExportError(CorcyPowerError, RuntimeError):
     """The central MySQL/MariaDB cannot be reached or written; the message says what to check."""
+
+
+class DeliveryError(CorcyPowerError, OSError):
+    """A notification could not be delivered; the message says where and why."""

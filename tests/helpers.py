@@ -18,3 +18,10 @@ def skip_unless(condition: bool, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"CI=true but {reason}")
     pytest.skip(reason)
+
+
+def code_blocks(text: str, language: str) -> list[str]:
+    """The fenced code blocks of a Markdown text in one language, for the docs' tests."""
+    import re
+
+    return re.findall(rf"```{language}\n(.*?)```", text, re.S)

@@ -5,6 +5,7 @@ One click group (common.py); each module adds the commands of one part.
 
 from corcypower.cli import (
     acquire,  # noqa: F401  (registers its commands)
+    alerts,  # noqa: F401
     dashboard,  # noqa: F401
     energy,  # noqa: F401
     history,  # noqa: F401

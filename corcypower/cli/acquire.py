@@ -19,14 +19,14 @@ from corcypower.errors import CorcyPowerError
 def run(config_path):
     """Run the monitor: sample, analyse and store until stopped (SIGTERM or Ctrl-C)."""
     from corcypower.daemon import Daemon, install_signal_handlers
-    from corcypower.live.service import attach
+    from corcypower.services import attach
 
     config = settings.load(config_path)
     setup_logging(config["log.level"])
     stop = threading.Event()
     install_signal_handlers(stop)
     daemon = Daemon(config)
-    with attach(daemon):  # the live ring, the state API and remote voltages
+    with attach(daemon):  # the live ring, the state API, remote voltages and MQTT
         daemon.run(stop)
 
 

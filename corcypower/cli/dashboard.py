@@ -83,7 +83,7 @@ def dashboard(config_path, port, address):
 def demo(config_path, port, address, api_port):
     """Run the monitor on the emulated chip and its dashboard, and print the URL."""
     from corcypower.daemon import Daemon
-    from corcypower.live.service import attach
+    from corcypower.services import attach
 
     config = settings.load(config_path)
     setup_logging(config["log.level"])

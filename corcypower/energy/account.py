@@ -46,16 +46,13 @@ class Wiring:
     def from_config(cls, config: Config) -> Wiring:
         currents = [c.name for c in config.channels if c.kind == "current"]
         solar = config["dashboard.solar_channels"]
-        grid = config["dashboard.grid_channels"]
-        if grid is None:
-            grid = [n for n in currents if n not in solar]
+        grid = config.grid_channels  # checked there
         known = ", ".join(f'"{n}"' for n in currents) or "none configured"
-        for key, names in (("grid_channels", grid), ("solar_channels", solar)):
-            for name in names:
-                if name not in currents:
-                    raise ConfigError(
-                        f'{config.where}: [dashboard] {key}: "{name}" is not a current channel ({known})'
-                    )
+        for name in solar:
+            if name not in currents:
+                raise ConfigError(
+                    f'{config.where}: [dashboard] solar_channels: "{name}" is not a current channel ({known})'
+                )
         both = [n for n in solar if n in grid]
         if both:
             raise ConfigError(

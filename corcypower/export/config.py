@@ -6,19 +6,15 @@ Only the standard library here: the daemon reads this whether or not PyMySQL is 
 from __future__ import annotations
 
 import logging
-import os
 import socket
-import stat
 from dataclasses import dataclass
-from pathlib import Path
 
 from corcypower.errors import ConfigError
-from corcypower.settings import Config
+from corcypower.settings import Config, passwords
 
 log = logging.getLogger(__name__)
 
 PASSWORD_ENV = "CORCYPOWER_MYSQL_PASSWORD"
-CREDENTIALS_ENV = "CREDENTIALS_DIRECTORY"  # set by systemd for LoadCredential=
 MAX_NAME = 64  # VolumeData.Point and ChannelMinute.Point/Channel are varchar(64)
 
 
@@ -76,7 +72,9 @@ def from_config(config: Config) -> ExportSettings | None:
             f"{MAX_NAME} characters; set a shorter point"
         )
     current = tuple(c.name for c in config.channels if c.kind == "current")
-    password, warnings = _password(config, where)
+    password, warnings = passwords.password(
+        config, "export.mysql", PASSWORD_ENV, "the MySQL password"
+    )
     for warning in warnings:
         log.warning(warning)
     return ExportSettings(
@@ -120,48 +118,3 @@ def _volume(table: dict, point: str, current: tuple[str, ...], where: str):
                 )
         points.append(VolumePoint(name, tuple(spec["channels"]), spec["supply"]))
     return tuple(points)
-
-
-def _password(config: Config, where: str) -> tuple[str | None, list[str]]:
-    """$CORCYPOWER_MYSQL_PASSWORD, else password_file, else password; and what to warn about."""
-    warnings = []
-    if config["export.mysql.password"] is not None and _world_readable(config.source):
-        warnings.append(
-            f"{config.source} holds [export.mysql] password and anyone on this machine can read "
-            f"it: chmod 600 {config.source}, or move the password to password_file (docs/mysql.md)"
-        )
-    if os.environ.get(PASSWORD_ENV):
-        return os.environ[PASSWORD_ENV], warnings
-    name = config["export.mysql.password_file"]
-    if name is not None:
-        path = password_path(name, config.source)
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise ConfigError(
-                f"{where}: [export.mysql] password_file = {name!r}: cannot read {path}: "
-                f"{exc.strerror or exc}"
-            ) from None
-        if _world_readable(path):
-            warnings.append(
-                f"{path} holds the MySQL password and anyone can read it: chmod 600 {path}"
-            )
-        return (lines[0] if lines else ""), warnings
-    return config["export.mysql.password"], warnings
-
-
-def password_path(name: str, source: Path | None) -> Path:
-    """An absolute path as it is; a relative one in $CREDENTIALS_DIRECTORY, else beside the config."""
-    path = Path(name).expanduser()
-    if path.is_absolute():
-        return path
-    if os.environ.get(CREDENTIALS_ENV):
-        return Path(os.environ[CREDENTIALS_ENV]) / path
-    return (source.parent if source else Path.cwd()) / path
-
-
-def _world_readable(path: Path | None) -> bool:
-    try:
-        return path is not None and bool(path.stat().st_mode & stat.S_IROTH)
-    except OSError:
-        return False

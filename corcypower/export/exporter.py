@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from corcypower.clock import Clock
+from corcypower.clock import Clock, backoff
 from corcypower.errors import CorcyPowerError
 from corcypower.export.config import ExportSettings
 from corcypower.export.mysql import Central
@@ -28,14 +28,7 @@ from corcypower.export.tables import channel_records, volume_records
 
 log = logging.getLogger(__name__)
 
-FIRST_RETRY_SECONDS = 2.0
 REPEAT_LOG_SECONDS = 3600.0  # the same error again is logged at most this often
-
-
-def backoff(failures: int, cap: float, rand: Callable[[], float] = random.random) -> float:
-    """Seconds to wait after `failures` failures in a row: doubling, capped, upper-half jitter."""
-    ceiling = min(cap, FIRST_RETRY_SECONDS * 2 ** (failures - 1))
-    return ceiling * (0.5 + 0.5 * rand())
 
 
 class Exporter:
@@ -57,6 +50,7 @@ class Exporter:
         self.failures = 0
         self.rows_sent = 0
         self.last_error: str | None = None
+        self.failing_since_ms: int | None = None  # wall time of the first failure in a row
         self._logged: tuple[str, float] | None = None  # (error, monotonic time) last logged
         self._stop = threading.Event()
         self.thread: threading.Thread | None = None
@@ -104,12 +98,15 @@ class Exporter:
             log.debug("sent %d rows to %s", sent, self.settings.target)
         self.failures = 0
         self.last_error = None
+        self.failing_since_ms = None
         self._logged = None
         return self.settings.interval_seconds
 
     def _failed(self, error: str) -> float:
         self.failures += 1
         self.last_error = error
+        if self.failing_since_ms is None:
+            self.failing_since_ms = self.clock.wall_ms()
         self.central.close()
         now = self.clock.monotonic()
         if (

@@ -1,6 +1,7 @@
 """The state API: read-only HTTP + JSON from the ring, in a thread of the daemon (stdlib only).
 
-    GET /api/v1/state                  the last batch: every channel with units and health
+    GET /api/v1/state                  the last batch: every channel with units and health, and
+                                       each current channel's cumulative energy (kWh)
     GET /api/v1/live?since=MS[&wait=S] batches with ts > MS (ms UTC), oldest first; with wait,
                                        hold the answer up to S seconds until there is one
     GET /api/v1/channels               the configured channels
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +30,7 @@ from corcypower.settings import Config
 log = logging.getLogger(__name__)
 
 MAX_WAIT_S = 30.0
+ENERGY_UNITS = {"energy_import_kwh": "kWh", "energy_export_kwh": "kWh"}
 ENDPOINTS = ("/api/v1/state", "/api/v1/live", "/api/v1/channels")
 
 
@@ -108,11 +111,23 @@ def parse_live_query(text: str) -> tuple[int, float]:
 class StateAPI:
     """The HTTP server and its thread; `url` is where it listens."""
 
-    def __init__(self, ring: Ring, config: Config, clock: Clock | None = None):
+    def __init__(
+        self,
+        ring: Ring,
+        config: Config,
+        clock: Clock | None = None,
+        energy: Callable[[], dict | None] | None = None,
+    ):
         self.ring = ring
         self.clock = clock or Clock()
+        # cumulative (import, export) kWh by current channel, as committed; None: unknown yet
+        self.energy = energy or (lambda: None)
+        self.currents = {c.name for c in config.channels if c.kind == "current"}
         self.started_ms = self.clock.wall_ms()
         self.channels = json.dumps(channels_doc(config)).encode()
+        # other parts' sections of /api/v1/state (e.g. "alerts"): name → a function of nothing
+        # answering from RAM, called at each request
+        self.parts: dict[str, Callable[[], object]] = {}
         bind, port = config["api.bind"], config["api.port"]
         try:
             self.server = ThreadingHTTPServer((bind, port), Handler)
@@ -165,19 +180,30 @@ class StateAPI:
             waited = (self.clock.wall_ms() - self.started_ms) / 1000
             body = {"error": f"no batch analysed yet (the API started {waited:.0f} s ago)"}
             return HTTPStatus.SERVICE_UNAVAILABLE, json.dumps(body).encode()
+        totals = self.energy()
         doc = {
             "ts": batch["ts"],
             "time": local_time(batch["ts"]),
             "age_ms": self.clock.wall_ms() - batch["ts"],
             "duration_ms": batch["duration_ms"],
             "version": __version__,
-            "units": UNITS,
+            "units": UNITS | ENERGY_UNITS,
             "channels": [
-                ch | {"unit": "V" if ch["kind"] == "voltage" else "A", "ok": not ch["flags"]}
+                ch
+                | {"unit": "V" if ch["kind"] == "voltage" else "A", "ok": not ch["flags"]}
+                | self._energy(ch["name"], totals)
                 for ch in batch["channels"]
             ],
         }
+        doc.update({name: part() for name, part in self.parts.items()})
         return HTTPStatus.OK, json.dumps(doc).encode()
+
+    def _energy(self, name: str, totals: dict | None) -> dict:
+        """A current channel's cumulative kWh, as committed to power.db (never backwards)."""
+        if totals is None or name not in self.currents:
+            return {}
+        imported, exported = totals.get(name, (0.0, 0.0))
+        return {"energy_import_kwh": imported, "energy_export_kwh": exported}
 
     def live(self, since: int, wait: float) -> tuple[int, bytes]:
         batches = self.ring.since(since, wait)

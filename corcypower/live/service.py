@@ -43,11 +43,12 @@ class LiveServices:
             self._thread.join(timeout=3)
 
 
-def attach(daemon, api: bool = True, required: bool = False) -> LiveServices:
+def attach(daemon, api: bool = True, required: bool = False, energy=None) -> LiveServices:
     """Give `daemon` a live ring, a state API (unless api=False) and its remote voltages.
 
     The API failing to start (its port taken) is logged and sampling goes on, unless
-    `required`: then the LiveError is raised for the caller to report.
+    `required`: then the LiveError is raised for the caller to report. `energy()` gives the
+    cumulative kWh by channel the state API shows (corcypower/store/totals.py).
     """
     config = daemon.config
     ring = Ring(config["api.ring_seconds"], config["adc.batch_seconds"])
@@ -65,7 +66,7 @@ def attach(daemon, api: bool = True, required: bool = False) -> LiveServices:
     server = None
     if api:
         try:
-            server = StateAPI(ring, config, daemon.clock).start()
+            server = StateAPI(ring, config, daemon.clock, energy).start()
         except LiveError as exc:
             if required:
                 raise

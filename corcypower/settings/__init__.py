@@ -1,9 +1,11 @@
 """Settings: one table of (name, default, help) drives defaults, validation and the docs.
 
-table.py   every setting: name, default, help, check
-checks.py  the checks a value must pass
-config.py  loading a TOML file into a validated Config of Channels
-docs.py    the reference, docs/settings.md (`corcypower settings`)
+setting.py      one setting: name, default, help, check
+table.py        every setting (mqtt_table.py: [mqtt]; alerting.py: [notify.*] and [[alerts]])
+checks.py       the checks a value must pass
+passwords.py    passwords: environment, password_file (systemd credentials), or the config
+config.py       loading a TOML file into a validated Config of Channels
+docs.py         the reference, docs/settings.md (`corcypower settings`)
 """
 
 from corcypower.settings.checks import CIRCUITS, Invalid

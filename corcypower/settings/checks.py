@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +15,8 @@ def show(value: Any) -> str:
     """A value as it is written in TOML, for error messages."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return repr(value) if not isinstance(value, str) else f'"{value}"'
+    # a string as TOML (and JSON) write it: quoted, a newline as \n, so errors stay one line
+    return repr(value) if not isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 class Invalid(ValueError):
@@ -46,8 +49,12 @@ def number(low: float | None = None, high: float | None = None, integer: bool = 
         ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
         if isinstance(value, bool) or not ok_type:
             raise Invalid(f"expected {kind}{bounds}")
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise Invalid(f"expected {kind}{bounds}")
+        if (
+            not math.isfinite(value)
+            or (low is not None and value < low)
+            or (high is not None and value > high)
+        ):
+            raise Invalid(f"expected {kind}{bounds}")  # NaN compares false: refused here too
         return value if integer else float(value)
 
     return check
@@ -120,8 +127,11 @@ def time_zone(value: Any) -> str:
     return value
 
 
+URL = re.compile(r"https?://[^\s/]+(/\S*)?")
+
+
 def http_url(value: Any) -> str:
-    if not isinstance(value, str) or not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+    if not isinstance(value, str) or not URL.fullmatch(value):
         raise Invalid('expected a URL such as "http://127.0.0.1:8070"')
     return value.rstrip("/")
 
@@ -242,3 +252,95 @@ def _weekdays(value: Any, where: str) -> list[int]:
             raise Invalid(expected)
         days |= {WEEKDAYS.index(n) for n in names}
     return sorted(days)
+
+
+def word_list(*options: str) -> Callable[[Any], list[str]]:
+    """A list of distinct strings, each one of `options` (or any non-empty string if none)."""
+    expected = "expected a list of " + (
+        "any of " + ", ".join(show(o) for o in options) if options else "non-empty strings"
+    )
+
+    def check(value: Any) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise Invalid(expected)
+        if options and not set(value) <= set(options):
+            raise Invalid(expected)
+        if len(set(value)) != len(value):
+            raise Invalid(expected + ", each once")
+        return list(value)
+
+    return check
+
+
+def mqtt_topic(allow_empty: bool = False) -> Callable[[Any], str]:
+    """A topic to publish under: levels joined by "/", no wildcard (+ #), no empty level."""
+    expected = 'expected a topic such as "corcypower/garage": levels of printable characters joined by "/", without + or #'
+    if allow_empty:
+        expected += ' ("" turns it off)'
+
+    def check(value: Any) -> str:
+        if allow_empty and value == "":
+            return value
+        if (
+            not isinstance(value, str)
+            or not 1 <= len(value.encode()) <= 200
+            or not value.isprintable()
+            or any(c in value for c in "+#")
+            or "" in value.split("/")
+        ):
+            raise Invalid(expected)
+        return value
+
+    return check
+
+
+def web_url(value: Any) -> str:
+    """An http(s) URL kept exactly as written (a webhook's path may end in /)."""
+    if not isinstance(value, str) or not URL.fullmatch(value):
+        raise Invalid('expected a URL such as "https://example.com/hook"')
+    return value
+
+
+def email_list(value: Any) -> list[str]:
+    if not isinstance(value, list) or not value or not all(_is_address(v) for v in value):
+        raise Invalid('expected a list of one or more e-mail addresses, e.g. ["me@example.com"]')
+    return list(value)
+
+
+def email_address(value: Any) -> str:
+    if not _is_address(value):
+        raise Invalid('expected an e-mail address, e.g. "corcypower@example.com"')
+    return value
+
+
+def _is_address(value: Any) -> bool:
+    return isinstance(value, str) and bool(re.fullmatch(r"[^\s@<>]+@[^\s@<>]+", value))
+
+
+def clock_window(value: Any) -> tuple[int, int]:
+    """ "HH:MM-HH:MM" in local time, as (start, end) minutes after midnight; it may span midnight."""
+    expected = 'expected "HH:MM-HH:MM" in local time, e.g. "01:00-05:00" or "22:00-07:00"'
+    m = re.fullmatch(r"(\d\d):(\d\d)-(\d\d):(\d\d)", value) if isinstance(value, str) else None
+    if m is None:
+        raise Invalid(expected)
+    h1, m1, h2, m2 = map(int, m.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if h1 > 23 or m1 > 59 or m2 > 59 or end > 24 * 60:
+        raise Invalid(expected)
+    if start == end % (24 * 60):
+        raise Invalid(expected + "; start and end must differ (leave it out for all day)")
+    return start, end
+
+
+def client_id(value: Any) -> str:
+    """An MQTT client id: brokers refuse a second client with the same one."""
+    if not isinstance(value, str) or not 1 <= len(value) <= 128 or not value.isprintable():
+        raise Invalid("expected 1 to 128 printable characters, unique on the broker")
+    return value
+
+
+def identifier(value: Any) -> str:
+    """A name that can be used as-is in topics and ids: letters, digits, _ and -."""
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value):
+        raise Invalid("expected 1 to 64 letters, digits, _ or -")
+    return value

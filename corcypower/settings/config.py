@@ -1,8 +1,9 @@
 """Loading a config file: TOML, validated against the table, into a Config of Channels.
 
 Sections are flattened to dotted names (`[adc] chip` is `adc.chip`, `[export.mysql] host` is
-`export.mysql.host`); `[[channels]]` is a list checked against CHANNEL_SETTINGS. Unknown keys
-are errors, and every error names the file, the key, the bad value and what was expected.
+`export.mysql.host`); `[[channels]]` is a list checked against CHANNEL_SETTINGS, `[[alerts]]`
+one checked against ALERT_SETTINGS. Unknown keys are errors, and every error names the file,
+the key, the bad value and what was expected.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from typing import Any
 from corcypower.errors import ConfigError
 from corcypower.live import address as remote_address
 from corcypower.live.address import RemoteVoltage
+from corcypower.settings.alerting import ALERT_SETTING_BY_NAME, REQUIRED_ALERT_KEYS
 from corcypower.settings.checks import Invalid, numbered, show
+from corcypower.settings.setting import Setting
 from corcypower.settings.table import (
     CHANNEL_SETTING_BY_NAME,
-    CHANNEL_SETTINGS,
     CHIP_CLOCK_HZ,
     DEFAULT_CHANNELS,
     REQUIRED_CHANNEL_KEYS,
@@ -59,10 +61,18 @@ class Channel:
 class Config:
     """Validated settings: `config["adc.chip"]`, plus the list of channels."""
 
-    def __init__(self, values: dict[str, Any], channels: list[Channel], source: Path | None):
+    def __init__(
+        self,
+        values: dict[str, Any],
+        channels: list[Channel],
+        source: Path | None,
+        alerts: list[dict[str, Any]] | None = None,
+    ):
         self.values = values
         self.channels = channels
         self.source = source
+        # the [[alerts]] tables, keys checked (corcypower.alerts.rules makes them rules)
+        self.alerts = alerts or []
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
@@ -97,6 +107,22 @@ class Config:
 
     def chip_selects(self) -> list[int]:
         return sorted({c.cs for c in self.channels})
+
+    @property
+    def grid_channels(self) -> tuple[str, ...]:
+        """The current channels whose sum is the grid's power ([dashboard] grid_channels);
+        by default every current channel but the panels' ([dashboard] solar_channels)."""
+        currents = [c.name for c in self.channels if c.kind == "current"]
+        grid = self["dashboard.grid_channels"]
+        for name in grid or ():
+            if name not in currents:
+                known = ", ".join(f'"{n}"' for n in currents) or "none configured"
+                raise ConfigError(
+                    f'{self.where}: [dashboard] grid_channels: "{name}" is not a current channel ({known})'
+                )
+        if grid is None:
+            return tuple(n for n in currents if n not in self["dashboard.solar_channels"])
+        return tuple(grid)
 
 
 def describe_source(source: Path | None) -> str:
@@ -133,6 +159,7 @@ def from_dict(data: dict[str, Any], source: Path | None = None) -> Config:
     where = describe_source(source)
     data = dict(data)
     raw_channels = data.pop("channels", None)
+    raw_alerts = data.pop("alerts", [])
     values = {s.name: s.default for s in SETTINGS}
     for name, value in _flatten(data):
         setting = SETTING_BY_NAME.get(name)
@@ -147,7 +174,7 @@ def from_dict(data: dict[str, Any], source: Path | None = None) -> Config:
     channels = _channels(
         raw_channels if raw_channels is not None else DEFAULT_CHANNELS, values, where
     )
-    config = Config(values, channels, source)
+    config = Config(values, channels, source, _alerts(raw_alerts, where))
     _check_rate(config, where)
     return config
 
@@ -174,38 +201,57 @@ def _suggest(name: str, known) -> str:
     return "; known keys: " + ", ".join(_show_key(k) for k in known)
 
 
+def _tables(
+    raw: Any, section: str, table: dict[str, Setting], required: tuple[str, ...], where: str
+) -> list[dict[str, Any]]:
+    """Each [[section]] table checked against `table`: defaults filled in, a "_label" naming it."""
+    parsed: list[dict[str, Any]] = []
+    for i, given in enumerate(raw, start=1):
+        label = numbered(f"[[{section}]] #{i}", given)
+        if not isinstance(given, dict):
+            raise ConfigError(f"{where}: {label}: expected a table")
+        entry = {s.name: s.default for s in table.values()}
+        for key, value in given.items():
+            setting = table.get(key)
+            if setting is None:
+                raise ConfigError(f"{where}: {label}: unknown key {key}{_suggest(key, table)}")
+            try:
+                entry[key] = setting.check(value)
+            except Invalid as exc:
+                raise ConfigError(f"{where}: {label}.{key} = {show(value)}: {exc}") from None
+        for key in required:
+            if key not in given:
+                raise ConfigError(f"{where}: {label}: missing key {key} ({table[key].help})")
+        if not NAME_PATTERN.match(entry["name"]):
+            raise ConfigError(
+                f"{where}: {label}.name = {show(entry['name'])}: expected 1 to 64 letters, digits, _ or -"
+            )
+        parsed.append(entry | {"_label": label})
+    return parsed
+
+
+def _alerts(raw: Any, where: str) -> list[dict[str, Any]]:
+    """The [[alerts]] tables, keys checked; what they name is checked by corcypower.alerts.rules."""
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}: alerts: expected [[alerts]] tables")
+    parsed = _tables(raw, "alerts", ALERT_SETTING_BY_NAME, REQUIRED_ALERT_KEYS, where)
+    seen: dict[str, str] = {}
+    for entry in parsed:
+        if entry["name"] in seen:
+            raise ConfigError(
+                f'{where}: {entry["_label"]}.name = "{entry["name"]}": already used by '
+                f"{seen[entry['name']]}; names must be unique"
+            )
+        seen[entry["name"]] = entry["_label"]
+    return parsed
+
+
 def _channels(raw: Any, values: dict[str, Any], where: str) -> list[Channel]:
     if not isinstance(raw, list) or not raw:
         raise ConfigError(f"{where}: channels: expected one or more [[channels]] tables")
     if len(raw) > 16:
         raise ConfigError(f"{where}: {len(raw)} [[channels]]: at most 16 (two chips of 8)")
-    parsed: list[dict[str, Any]] = []
-    for i, table in enumerate(raw, start=1):
-        label = numbered(f"[[channels]] #{i}", table)
-        if not isinstance(table, dict):
-            raise ConfigError(f"{where}: {label}: expected a table")
-        entry = {s.name: s.default for s in CHANNEL_SETTINGS}
-        for key, value in table.items():
-            setting = CHANNEL_SETTING_BY_NAME.get(key)
-            if setting is None:
-                raise ConfigError(
-                    f"{where}: {label}: unknown key {key}{_suggest(key, CHANNEL_SETTING_BY_NAME)}"
-                )
-            try:
-                entry[key] = setting.check(value)
-            except Invalid as exc:
-                raise ConfigError(f"{where}: {label}.{key} = {show(value)}: {exc}") from None
-        for key in REQUIRED_CHANNEL_KEYS:
-            if key not in table:
-                raise ConfigError(
-                    f"{where}: {label}: missing key {key} ({CHANNEL_SETTING_BY_NAME[key].help})"
-                )
-        if not NAME_PATTERN.match(entry["name"]):
-            raise ConfigError(
-                f'{where}: {label}.name = "{entry["name"]}": expected 1 to 64 letters, digits, _ or -'
-            )
-        parsed.append(entry | {"_label": label})
-
+    parsed = _tables(raw, "channels", CHANNEL_SETTING_BY_NAME, REQUIRED_CHANNEL_KEYS, where)
     _check_unique(parsed, where)
     voltage_channels = {e["name"]: e for e in parsed if e["kind"] == "voltage"}
     channels = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from corcypower.settings.alerting import ALERT_SETTINGS, REQUIRED_ALERT_KEYS
 from corcypower.settings.table import CHANNEL_SETTINGS, REQUIRED_CHANNEL_KEYS, SETTINGS, Setting
 
 
@@ -33,10 +34,28 @@ def markdown() -> str:
         "| key | default | meaning |",
         "|---|---|---|",
     ]
-    for s in CHANNEL_SETTINGS:
-        default = "required" if s.name in REQUIRED_CHANNEL_KEYS else _doc_default(s)
-        lines.append(f"| `{s.name}` | {default} | {s.help} |")
+    lines += _rows(CHANNEL_SETTINGS, REQUIRED_CHANNEL_KEYS)
+    lines += [
+        "",
+        "## [[alerts]]",
+        "",
+        "One table per alert rule, each with a unique `name` and exactly one condition: `above_w`",
+        "and/or `below_w` (with `channel`), `on_flags`, `stale_seconds` or `unreachable`. Where",
+        "notifications go is set in `[notify.*]` above (and `[mqtt]`). Every condition with an",
+        "example: [alerts.md](alerts.md).",
+        "",
+        "| key | default | meaning |",
+        "|---|---|---|",
+    ]
+    lines += _rows(ALERT_SETTINGS, REQUIRED_ALERT_KEYS)
     return "\n".join(lines) + "\n"
+
+
+def _rows(table: list[Setting], required: tuple[str, ...]) -> list[str]:
+    return [
+        f"| `{s.name}` | {'required' if s.name in required else _doc_default(s)} | {s.help} |"
+        for s in table
+    ]
 
 
 def _doc_default(s: Setting) -> str:
@@ -48,6 +67,8 @@ def _doc_default(s: Setting) -> str:
         return "`true`" if s.default else "`false`"
     if s.default == {}:
         return "`{}`"
+    if isinstance(s.default, list):
+        return "`[" + ", ".join(f'"{v}"' for v in s.default) + "]`"
     return f"`{s.default}`"
 
 

@@ -1,14 +1,13 @@
 """The table of settings: (name, default, help, check) for every key, and for [[channels]].
 
 Defaults, validation (config.py) and the docs (docs.py, docs/settings.md) all come from here.
+The [mqtt] section has its own module (mqtt_table.py), listed here in its place, and so do the
+settings of alerts ([notify.*] and [[alerts]], alerting.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
-
+from corcypower.settings.alerting import NOTIFY_SETTINGS
 from corcypower.settings.checks import (
     boolean,
     choice,
@@ -26,18 +25,12 @@ from corcypower.settings.checks import (
     time_zone,
     volume_points,
 )
+from corcypower.settings.mqtt_table import MQTT_SETTINGS
+from corcypower.settings.setting import Setting
 
 # The SPI clock each chip is specified for at 3.3 V (datasheets, "fCLK" at VDD = 2.7 V).
 CHIP_CLOCK_HZ = {"mcp3008": 1_350_000, "mcp3208": 1_000_000}
 CHIPS = ("mcp3008", "mcp3208", "emulated")
-
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    default: Any
-    help: str
-    check: Callable[[Any], Any] = field(repr=False)
 
 
 SETTINGS: list[Setting] = [
@@ -367,7 +360,9 @@ SETTINGS: list[Setting] = [
         "Longest wait between retries after failures (the wait doubles from 2 s, with jitter).",
         number(1.0, 86_400.0),
     ),
+    *MQTT_SETTINGS,
     Setting("log.level", "info", "Log level: debug, info, warning or error.", log_level),
+    *NOTIFY_SETTINGS,
 ]
 
 CHANNEL_SETTINGS: list[Setting] = [
@@ -410,6 +405,7 @@ CHANNEL_SETTINGS: list[Setting] = [
     ),
     Setting("invert", False, "Flip the sign: a CT clamped on backwards.", boolean),
 ]
+
 
 REQUIRED_CHANNEL_KEYS = ("name", "adc_channel", "kind", "scale")
 

@@ -17,7 +17,9 @@ COMMANDS = ("simulate", "export", "import", "rebuild")
 def test_every_table_and_view_of_the_store_is_in_docs_history(tmp_path):
     with Database(tmp_path / "p.db") as db:
         names = db.query("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
-    ours = {r[0] for r in names} - {"mysql_export", "mysql_rejected"}  # docs of the exporter
+    # the exporter's and the alerts' tables are in docs/mysql.md and docs/alerts.md
+    ours = {r[0] for r in names} - {"mysql_export", "mysql_rejected"}
+    ours -= {"alert_event", "alerts", "alerts_active"}
     missing = sorted(n for n in ours if f"`{n}`" not in HISTORY_DOC)
     assert not missing
 

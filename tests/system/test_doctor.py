@@ -132,6 +132,7 @@ def test_a_healthy_pi_is_all_ticks_and_exits_0(pi):
         "✓ daemon API: answering",
         'from this machine only (dashboard.address = "127.0.0.1"',
         "– MySQL export: not configured",
+        "– alerts: none configured",
     ):
         assert expected in text, (expected, text)
 
@@ -371,3 +372,16 @@ def test_the_dashboard_is_said_to_be_reachable_only_from_where_it_is(pi):
     text, code = report(diagnose(path, probe))
     assert code == 1 and "a browser on the LAN would get an empty page" in text
     assert "fix: [dashboard] allow_websocket_origin = [" in text
+
+
+def test_alerts_are_checked_against_the_config(tmp_path):
+    from corcypower.doctor import check_alerts
+
+    good = tmp_path / "good.toml"
+    good.write_text('[[alerts]]\nname = "silent"\nstale_seconds = 30\n')
+    result = check_alerts(settings.load(good))
+    assert result.ok and result.text.startswith("alerts: 1 rule (silent) to log;")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[alerts]]\nname = "x"\non_flags = ["clipt"]\n')
+    result = check_alerts(settings.load(bad))
+    assert result.ok is False and "on_flags = ['clipt']: expected health flags" in result.text

@@ -150,7 +150,7 @@ def test_a_second_run_changes_nothing(target):
     install(root, env)
     before = snapshot(root)
     calls = log.read_text()
-    assert "-m pip install" in calls and f"{REPO}[pi,dashboard,mysql]" in calls
+    assert "-m pip install" in calls and f"{REPO}[pi,dashboard,mysql,mqtt]" in calls
     out = install(root, env)
     assert "nothing to change" in out and "+ " not in out
     assert snapshot(root) == before
