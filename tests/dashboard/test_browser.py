@@ -39,6 +39,12 @@ COVERED = """() => { const d = Bokeh.documents[0]; const r = d.get_model_by_name
 PAINTED = (
     "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
 )
+# where a model's element is once it has stayed there for two frames (no layout under way)
+STILL = """(name) => new Promise(done => { let last = "";
+  const step = () => { const r = Bokeh.index.find_one(Bokeh.documents[0].get_model_by_name(name))
+    .el.getBoundingClientRect(); const now = [r.left, r.top, r.width, r.height];
+    if (now.join() == last) done(now); else { last = now.join(); requestAnimationFrame(step) } };
+  requestAnimationFrame(step) })"""
 RECT = """(name) => { const r = Bokeh.index.find_one(Bokeh.documents[0].get_model_by_name(name)).el
   .getBoundingClientRect(); return [r.left, r.top, r.width, r.height] }"""
 
@@ -265,20 +271,21 @@ def test_a_swipe_that_starts_on_a_plot_scrolls_the_page(stack, width):
                 "(name) => Bokeh.index.find_one(Bokeh.documents[0].get_model_by_name(name)).el.scrollIntoView({block: 'center'})",
                 name,
             )
-            page.evaluate(PAINTED)
-            left, top, w, h = page.evaluate(RECT, name)
+            left, top, w, h = page.evaluate(STILL, name)
             room_below = page.evaluate(
                 "() => document.documentElement.scrollHeight - window.scrollY - window.innerHeight"
             )
-            dy = -150 if room_below > 200 else 150  # finger up: the page scrolls down
+            dy = -240 if room_below > 300 else 240  # finger up: the page scrolls down
             ranges = js_model(page, name, "[m.x_range.start, m.x_range.end]")
             swipe(page, left + w / 2, top + h / 2, dy)
             # the plot moved on the screen with the finger (scroll anchoring keeps it
             # still if content above changes size meanwhile: this measures the scroll)
-            page.wait_for_function(
-                f"([name, top]) => {{ const r = ({RECT})(name); return Math.abs(r[1] - top) >= 100 }}",
-                arg=[name, top],
-            )
+            moved = f"([name, top]) => Math.abs(({RECT})(name)[1] - top) >= 100"
+            try:
+                page.wait_for_function(moved, arg=[name, top], timeout=20_000)
+            except Exception:
+                where = page.evaluate(RECT, name), page.evaluate("() => window.scrollY")
+                pytest.fail(f"{name}: swiped {dy} from top {top}, now {where} (rect, scrollY)")
             if name != "live_plot":  # the live plot's range follows the data by itself
                 assert js_model(page, name, "[m.x_range.start, m.x_range.end]") == ranges, name
         assert page.errors == []
