@@ -44,8 +44,10 @@ def make_server(
 
 
 def quiet_access_log() -> None:
-    """Tornado logs every request at INFO (130 characters each): keep warnings and errors."""
-    logging.getLogger("tornado.access").setLevel(logging.WARNING)
+    """Tornado logs every request at INFO (130 characters each), Bokeh every websocket opened
+    and closed: keep their warnings and errors."""
+    for name in ("tornado.access", "bokeh.server.views.ws"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def page_url(config: Config, port: int) -> str:
