@@ -109,9 +109,9 @@ class EnergySection(Section):
             self.summary.text = f"<p class='warn'>No energy: {result}</p>"
             return
         edges = period.edges(self.tz)
-        self.use_plot.x_range.update(
-            start=local_ms(edges[0], self.tz), end=local_ms(edges[-1], self.tz)
-        )
+        start, end = local_ms(edges[0], self.tz), local_ms(edges[-1], self.tz)
+        # Reset (the plots' tool) returns to the whole period, not to the range first drawn
+        self.use_plot.x_range.update(start=start, end=end, reset_start=start, reset_end=end)
         self.source.data = data.energy_columns(result, self.tz)
         wiring = self.page.view.wiring
         totals = report.totals(result)

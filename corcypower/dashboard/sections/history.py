@@ -55,7 +55,7 @@ class HistorySection(Section):
         self.range_name = name
         end = local_ms(self.page.now_ms(), self.page.tz)
         start = end - data.RANGES_MS[name]
-        self.plot.x_range.update(start=start, end=end)
+        self.plot.x_range.update(start=start, end=end, reset_start=start, reset_end=end)
         self.plot.title.text = f"The last {name}"
         self.load(start, end)
 

@@ -88,8 +88,8 @@ def test_the_x_range_is_the_whole_period_in_local_time(page):
     e = energy(page)
     e.go(Period("week", date(2026, 11, 16)))
     start = (datetime(2026, 11, 16) - datetime(1970, 1, 1)).total_seconds() * 1000
-    assert e.use_plot.x_range.start == start
-    assert e.use_plot.x_range.end == start + 7 * 86_400_000
+    assert e.use_plot.x_range.start == e.use_plot.x_range.reset_start == start
+    assert e.use_plot.x_range.end == e.use_plot.x_range.reset_end == start + 7 * 86_400_000
 
 
 def test_the_csv_is_the_bars_as_export_energy_writes_them(page, db_path):
