@@ -57,6 +57,8 @@ class Dashboard:
         # threads=0: queries run inline (a document built in a test, without a server)
         self.executor = ThreadPoolExecutor(threads, "dashboard-db") if threads else None
         self._local = threading.local()
+        # the optional BokehJS bundles the page does without (learnt from the first page)
+        self.unused_bundles: list[str] | None = None
         self._once: dict[str, tuple[list, Any]] = {}
 
     def once(self, batches: list, key: str, make: Callable[[list], Any]) -> Any:

@@ -60,20 +60,24 @@ class Page:
         self.sections = [cls(self) for cls in sections]
         host = escape(socket.gethostname())
         doc.title = f"CorcyPower · {socket.gethostname()}"
-        self.parts = [
-            column(s.layout(), name=s.name, sizing_mode="stretch_width") for s in self.sections
-        ]
         title = self.div("title", f"<h2>CorcyPower · {host}</h2>")
-        # The browser gets the first section alone, the others once it has drawn it: a slow
-        # phone takes seconds to draw hundreds of models, and the live numbers come first.
+        # The browser gets the first section alone, the others once it has drawn it: building
+        # a few hundred models takes the server a while, drawing them a slow phone seconds,
+        # and the live numbers come first. (The first page a server makes is built whole, to
+        # learn which BokehJS bundles the page needs: every page then loads just those.)
+        self.parts = [self._part(self.sections[0])]
         self.root = column(
             self.banner, title, self.parts[0], sizing_mode="stretch_width", name="page"
         )
         doc.add_root(self.root)
         doc.add_root(self.saved)
-        models = {m for part in self.parts for m in part.references()}  # a walk costs: once
-        touch.for_fingers(doc, self.root, models)
-        template.apply(doc, models)
+        whole = doc.session_context is None  # a document built without a server
+        if whole or app.unused_bundles is None:
+            self._build_the_rest()
+            models = {m for part in self.parts for m in part.references()}
+            app.unused_bundles = template.unused_bundles(doc, models)
+        touch.for_fingers(doc, self.root)
+        template.apply(doc, app.unused_bundles)
 
         self.subscriber = self._from_poller
         self.on_batches(app.poller.subscribe(self.subscriber))
@@ -82,17 +86,29 @@ class Page:
         self.tick()
         self.sections[0].start()
         self.complete = False
-        if doc.session_context is None:  # a document built without a server: whole at once
+        if whole:
             self.add_the_rest()
         else:
             doc.on_event(DocumentReady, lambda event: self.add_the_rest())
             doc.add_timeout_callback(self.add_the_rest, REST_AFTER_MS)  # a client that never says
 
+    def _part(self, section: Section):
+        return column(section.layout(), name=section.name, sizing_mode="stretch_width")
+
+    def _build_the_rest(self) -> None:
+        self.parts += [self._part(s) for s in self.sections[len(self.parts) :]]
+
+    @property
+    def built(self) -> list[Section]:
+        """The sections whose models exist (the first, until the rest is added)."""
+        return self.sections[: len(self.parts)]
+
     def add_the_rest(self) -> None:
-        """The sections after the first, into the page (once)."""
+        """The sections after the first, built if need be, into the page (once)."""
         if self.complete:
             return
         self.complete = True
+        self._build_the_rest()
         self.root.children = [*self.root.children, *self.parts[1:]]
         for section in self.sections[1:]:
             section.start()
@@ -147,7 +163,7 @@ class Page:
             return
         # every tab gets the same batches together: prepare them once for all of them
         whole = len(new) == len(batches)
-        for section in self.sections:
+        for section in self.built:
             if whole:
                 prepared = self.app.once(batches, section.name, section.prepare)
             else:
@@ -166,7 +182,7 @@ class Page:
             self.banner.text = f'<div class="banner">{text}</div>'
         if self.banner.visible != bool(text):
             self.banner.visible = bool(text)
-        for section in self.sections:
+        for section in self.built:
             section.tick(seconds)
 
 

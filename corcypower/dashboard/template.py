@@ -72,9 +72,7 @@ def unused_bundles(doc, models: set = frozenset()) -> list[str]:
     return [bundle for bundle in BUNDLES if not uses[bundle](models)]
 
 
-def apply(doc, models: set = frozenset()) -> None:
-    """Dress the document's page; `models`: those it will hold besides its own."""
+def apply(doc, unused: list[str]) -> None:
+    """Dress the document's page, without the BokehJS bundles `unused` (unused_bundles())."""
     doc.template = TEMPLATE
-    doc.template_variables.update(
-        favicon=quote(FAVICON), css=CSS, unused_bundles=unused_bundles(doc, models)
-    )
+    doc.template_variables.update(favicon=quote(FAVICON), css=CSS, unused_bundles=unused)

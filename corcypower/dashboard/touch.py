@@ -9,30 +9,31 @@ turns dragging on. With a mouse, dragging pans, as before, and the wheel scrolls
 
 from __future__ import annotations
 
-from bokeh.models import CustomJS, PanTool, Plot, WheelZoomTool
+from bokeh.models import CustomJS
 
+# Every plot of the document the first time it is seen (a plot's pan tool the person turned
+# on stays on when more sections arrive).
 FOR_FINGERS = """
 if (!window.matchMedia("(pointer: coarse)").matches)
   return
-for (const [pan, zoom] of tools) {
-  pan.active = false
-  if (zoom != null)
-    zoom.active = true
+const seen = window.corcypowerTouched ??= new Set()
+for (const model of Bokeh.documents[0].all_models) {
+  if (model.toolbar == null || seen.has(model.id))
+    continue
+  seen.add(model.id)
+  for (const tool of model.toolbar.tools) {
+    if (tool.type == "PanTool")
+      tool.active = false
+    else if (tool.type == "WheelZoomTool")
+      tool.active = true
+  }
 }
 """
 
 
-def for_fingers(doc, root, models: set) -> None:
+def for_fingers(doc, root) -> None:
     """On a touch screen, when the page is ready and whenever sections are added to `root`:
-    the pan tool of every plot among `models` (the page's, in it or not yet) off, its pinch
-    zoom on."""
-    tools = []
-    for plot in sorted((m for m in models if isinstance(m, Plot)), key=lambda m: m.id):
-        pans = [t for t in plot.toolbar.tools if isinstance(t, PanTool)]
-        zooms = [t for t in plot.toolbar.tools if isinstance(t, WheelZoomTool)]
-        if pans:
-            tools.append([pans[0], zooms[0] if zooms else None])
-    if tools:
-        code = CustomJS(args={"tools": tools}, code=FOR_FINGERS)
-        doc.js_on_event("document_ready", code)
-        root.js_on_change("children", code)
+    every plot's pan tool off, its pinch zoom on."""
+    code = CustomJS(code=FOR_FINGERS)
+    doc.js_on_event("document_ready", code)
+    root.js_on_change("children", code)

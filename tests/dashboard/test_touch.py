@@ -1,25 +1,20 @@
-"""Touch screens: the page sets its plots for fingers when it is ready, and when sections come."""
+"""Touch screens: the page sets its plots for fingers when it is ready, and when sections come.
+
+What the script does to a plot on a phone is measured in the browser (test_browser.py)."""
 
 from __future__ import annotations
 
 from bokeh.document import Document
 from bokeh.layouts import column
-from bokeh.models import ColumnDataSource
 
-from corcypower.dashboard import data, figures, touch
-from tests.dashboard.helpers import config
+from corcypower.dashboard import touch
 
 
-def test_every_plots_pan_and_zoom_are_handed_to_the_script():
-    view = data.View.from_config(config())
-    plot = figures.live_figure(view, ColumnDataSource(data.live_columns(view, [], None)))
-    gauge = figures.gauge_figure(view, ColumnDataSource({"x1": [], "y1": [], "label": []}))
+def test_the_script_runs_when_the_page_is_ready_and_when_sections_arrive():
     doc, root = Document(), column()
     doc.add_root(root)
-    touch.for_fingers(doc, root, set(plot.references()) | set(gauge.references()))
+    touch.for_fingers(doc, root)
     (ready,) = doc.callbacks._js_event_callbacks["document_ready"]
     (children,) = root.js_property_callbacks["change:children"]
-    assert ready is children and "pointer: coarse" in ready.code
-    (pan, zoom) = ready.args["tools"][0]
-    assert type(pan).__name__ == "PanTool" and type(zoom).__name__ == "WheelZoomTool"
-    assert len(ready.args["tools"]) == 1  # the gauge has no tools
+    assert ready is children
+    assert "pointer: coarse" in ready.code and '"PanTool"' in ready.code
