@@ -3,11 +3,14 @@
 
     python bench/analysis_accuracy.py
 
-Runs the scenarios of tests/test_analysis*.py (sums of harmonics sampled in scan order, see
-tests/analysis_signals.py) exact and quantised like an MCP3208 (12 bits) and an MCP3008
-(10 bits), and prints, per quantity, the worst error and where it happened. Errors are
-relative (P and S relative to S; PF absolute; frequency relative). The tests assert bounds;
-this shows how far below them the analysis is.
+1. One batch: the scenarios of tests/analysis/test_power.py and test_robustness.py (sums of
+   harmonics sampled in scan order, see tests/analysis_signals.py) exact and quantised like
+   an MCP3208 (12 bits) and an MCP3008 (10 bits); per quantity, the worst error and where it
+   happened. Errors are relative (P and S relative to S; PF absolute; frequency relative).
+2. 4 s recordings measured as the daemon measures them (tests/analysis/test_accuracy.py,
+   test_noise.py, test_tiling.py): 12 bits, 1 count RMS of noise on every input; P, Irms and
+   Vrms relative to their own value, PF absolute, f in Hz; no load; small loads; load steps.
+The tests assert bounds; this shows how far below them the analysis is.
 """
 
 from __future__ import annotations
@@ -23,12 +26,15 @@ sys.path.insert(0, str(REPO))
 
 from corcypower.analysis import Samples, analyze  # noqa: E402
 from tests.analysis_signals import (  # noqa: E402
+    SWITCH_MODE,
     T0,
     Input,
+    Step,
     Wave,
     adc_counts,
     apparent_power,
     current,
+    measure,
     real_power,
     scan,
     turns,
@@ -97,7 +103,7 @@ def errors(r: dict, v: Wave, i: Wave, sign: int) -> dict[str, float]:
     }
 
 
-def main() -> None:
+def single_batches() -> None:
     worst: dict[tuple[str, str, str], tuple[float, str]] = {}
     count = 0
     for name, ((v, i, inputs), sign) in SCENARIOS.items():
@@ -122,13 +128,81 @@ def main() -> None:
                 for q, e in errors({s.name: s for s in stats}, v, i, sign).items():
                     if e >= worst.get((group, tag, q), (-1.0, ""))[0]:
                         worst[(group, tag, q)] = (e, name + suffix)
-    print(f"{count} batches; worst error per quantity (P and S relative to S, PF absolute)")
+    print(
+        f"1. {count} single batches; worst error per quantity (P and S relative to S, PF absolute)"
+    )
     for group, title in (("full", "every scenario but the 0.4 A load"), ("small", "0.4 A load")):
         for tag in ("exact", "12-bit", "10-bit"):
             print(f"\n{title}, {tag}:")
             for q in QUANTITIES:
                 e, where = worst[(group, tag, q)]
                 print(f"  {q:<18} {e:9.2e}   {where}")
+
+
+RECORDINGS = {  # name: (voltage, current, nominal Hz, measure() arguments)
+    "47.5 Hz, 1 A PF 0.8": (Wave(230.0, 47.5, 17.0), Wave(1.0, 47.5, -20.0), 50, {}),
+    "52 Hz, 1 A PF 0.8": (Wave(230.0, 52.0, 17.0), Wave(1.0, 52.0, -20.0), 50, {}),
+    "59.5 Hz, 1 A PF 0.8": (Wave(120.0, 59.5, 17.0), Wave(1.0, 59.5, -20.0), 60, {}),
+    "60.5 Hz, 1 A PF 0.8": (Wave(120.0, 60.5, 17.0), Wave(1.0, 60.5, -20.0), 60, {}),
+    "switch-mode, crest factor 3": (
+        Wave(230.0, 49.9, 0.0, ((3, 4.6, 180.0), (5, 2.3, 0.0))),
+        Wave(0.55, 49.9, 5.0, SWITCH_MODE),
+        50,
+        {},
+    ),
+    "12 counts of offset drift": (
+        Wave(230.0, 49.8, 33.0),
+        Wave(1.0, 49.8, 3.0),
+        50,
+        {"drift_counts": 12.0},
+    ),
+}
+
+
+def recordings() -> None:
+    print("\n2. 4 s recordings, 12 bits, 1 count of noise, measured as the daemon does")
+    print(f"  {'':<30} {'Vrms':>9} {'f Hz':>9} {'Irms':>9} {'P':>9} {'PF':>9}")
+    for name, (v, i, nominal, kw) in RECORDINGS.items():
+        scale_v = 0.25 if nominal == 50 else 0.1
+        inputs = [Input(voltage(scale=scale_v), v, 2048.0), Input(current(), i, 2047.3)]
+        r, _ = measure(inputs, mains_hz=nominal, noise_lsb=1.0, **kw)
+        p, s = real_power(v, i), apparent_power(v, i)
+        print(
+            f"  {name:<30} {r['v'].vrms / v.total_rms - 1:+9.1e} {r['v'].frequency_hz - v.hz:+9.4f}"
+            f" {r['i'].irms / i.total_rms - 1:+9.1e} {r['i'].real_power_w / p - 1:+9.1e}"
+            f" {r['i'].power_factor - p / s:+9.4f}"
+        )
+    flat = lambda t: np.zeros(len(t))  # noqa: E731
+    for noise in (1.0, 2.0):
+        inputs = [Input(voltage(), Wave(230.0, 50.0), 2048.0), Input(current(), flat, 2047.0)]
+        _, batches = measure(inputs, noise_lsb=noise)
+        p = max(abs(s[1].real_power_w) for _, s in batches)
+        va = max(s[1].apparent_power_va for _, s in batches)
+        print(f"  no load, {noise:g} counts of noise: worst batch |P| {p:.2f} W, S {va:.2f} VA")
+        fixed = [Input(current("i", scale=0.27, voltage=237.0), flat, 511.0)]
+        _, batches = measure(fixed, noise_lsb=noise, bits=10)
+        p = max(s[0].real_power_w for _, s in batches)
+        print(f"  no load at a fixed 237 V, 10 bits, 0.27 A/count: worst batch P {p:.2f} W")
+    small = [Input(current("i", scale=0.27, voltage=237.0), Wave(0.2, 50.0, -20.0), 511.3)]
+    r, _ = measure(small, noise_lsb=0.5, bits=10)
+    print(
+        f"  0.2 A on 10 bits (0.27 A/count, 0.5 count of noise): Irms {r['i'].irms / 0.2 - 1:+.2%}"
+        f" (the counts' RMS: {r['i'].rms * 0.27 / 0.2 - 1:+.0%})"
+    )
+    v = Wave(230.0, 49.9, 10.0)
+    for at in (1.008, 1.491, 1.2345):
+        kettle = Step(None, Wave(10.0, 49.9, -20.0), T0 + at)
+        inputs = [Input(voltage(), v, 2048.0), Input(current(scale=0.05), kettle, 2048.0)]
+        _, batches = measure(inputs, noise_lsb=0.5)
+        t = np.linspace(batches[0][0].start, batches[-1][0].end, 4_000_001)
+        want = np.trapezoid(v(t) * kettle(t), t)
+        got = sum(s[1].real_power_w * b.duration_ms / 1000 for b, s in batches)
+        print(f"  a 2.3 kW step at {at:g} s: Σ P·duration over the batches {got / want - 1:+.1e}")
+
+
+def main() -> None:
+    single_batches()
+    recordings()
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
-"""Continuous acquisition: chips are read block after block and cut into batches that tile time.
+"""Continuous acquisition: chips are read block after block, and the blocks cut into chunks.
 
-Batch k covers [T_k, T_k + batch_seconds) of monotonic time, exactly, so consecutive
-batches never overlap and never leave a gap between them while sampling runs; energy is
-later integrated from these durations. A stall longer than a batch (an SPI fault, say)
-ends the tiling: the next batch starts where sampling resumes, and the hole is a gap.
+A thread reads every chip in turn, one ioctl per block, and never does anything else, so a
+slow commit on an SD card leaves no hole in the sampling. The cutting (batching.py: chunks of
+batch_seconds, a hole ends a run) and the tiling on whole cycles (analysis/tiling.py) happen
+downstream. SPI faults are logged and retried with backoff; sampling resumes after a hole.
 """
 
 from __future__ import annotations
@@ -12,51 +12,25 @@ import logging
 import math
 import queue
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from corcypower.adc.mcp3xxx import MODELS, ChipModel
 from corcypower.adc.spi import MAX_TRANSFERS, SpiTransport
-from corcypower.analysis import Samples
+from corcypower.batching import LATE_GAP_S, Batcher, RawBatch, Scans
 from corcypower.clock import Clock
 from corcypower.errors import SPIError
 from corcypower.settings import Config
 
 log = logging.getLogger(__name__)
 
-LATE_GAP_S = 0.02  # a hole in sampling longer than a mains cycle makes a batch late
+__all__ = ["LATE_GAP_S", "Acquisition", "RawBatch", "Scans"]
+
 BACKOFF_S = (0.5, 1, 2, 5, 10, 30)
-
-
-@dataclass
-class RawBatch:
-    """The samples of one batch, before analysis."""
-
-    start: float  # monotonic seconds
-    end: float
-    end_wall_ms: int  # the wall clock at `end`
-    samples: dict[str, Samples]
-    late: bool = False
-    gap_before: bool = False  # sampling stopped before this batch (fault, start)
-
-    @property
-    def duration_ms(self) -> int:
-        return round((self.end - self.start) * 1000)
-
-
-@dataclass
-class Scans:
-    """One block, decoded: counts per scan and channel, and when each scan began."""
-
-    t: np.ndarray  # monotonic seconds; the conversion in column k came k * period later
-    counts: np.ndarray  # (scans, channels)
-    period: float  # between successive conversions
-
-    @property
-    def end(self) -> float:
-        """When the block's conversions ended (where the next would have begun)."""
-        return float(self.t[0]) + self.counts.size * self.period
+# The wall clock read against the monotonic one jitters by a millisecond; a change of the
+# offset between them beyond this is a step of the wall clock (NTP), and is followed.
+WALL_JITTER_MS = 3
 
 
 @dataclass
@@ -66,8 +40,6 @@ class _Chip:
     names: list[str]  # channel names in scan order
     tx: np.ndarray  # frames of one block
     scans: int
-    chunks: dict[str, list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
-    last_t: float = -np.inf  # time of the last sample read
 
     def read(self) -> Scans:
         """One block: a single ioctl, decoded."""
@@ -78,7 +50,7 @@ class _Chip:
 
 
 class Acquisition:
-    """Reads every chip in turn, forever, and puts RawBatch objects on `batches`."""
+    """Reads every chip in turn, forever, and puts RawBatch chunks on `batches`."""
 
     def __init__(
         self,
@@ -90,19 +62,21 @@ class Acquisition:
         self.config = config
         self.clock = clock or Clock()
         self.model = MODELS[config.chip_model]
-        self.batch_s = config["adc.batch_seconds"]
         self.batches: queue.Queue[RawBatch] = queue.Queue(maxsize=queue_size)
         self.chips = [self._chip(cs, t) for cs, t in sorted(transports.items())]
-        self.batch_start: float | None = None
-        self.bus_end: float | None = None  # when the last block ended
-        self.late = False
-        self.gap_before = True
-        self.ready: list[RawBatch] = []
-        self.late_batches = 0
+        self.batcher = Batcher([c.names for c in self.chips], config["adc.batch_seconds"])
+        self.wall_offset_ms: int | None = None
         self.dropped_batches = 0
         self.spi_errors = 0
-        self.conversions = 0
         self.crashed: BaseException | None = None
+
+    @property
+    def conversions(self) -> int:
+        return self.batcher.conversions
+
+    @property
+    def late_batches(self) -> int:
+        return self.batcher.late_batches
 
     def _chip(self, cs: int, transport: SpiTransport) -> _Chip:
         names = [c.name for c in self.config.channels if c.cs == cs]
@@ -110,20 +84,15 @@ class Acquisition:
             b"".join(self.model.frame(self.config.channel(n).adc_channel) for n in names),
             dtype=np.uint8,
         ).reshape(-1, 3)
+        most = MAX_TRANSFERS // len(names)  # as many conversions per ioctl as it takes
         if len(self.config.chip_selects()) == 1:
-            scans = MAX_TRANSFERS // len(names)  # as many conversions per ioctl as it takes
+            scans = most
         else:
             # chips take turns; a turn a little longer than a cycle stays whole cycles even when
             # the mains runs up to 3 % slow
             turn = 1.03 / self.config["mains.frequency_hz"]
-            scans = max(
-                1,
-                min(
-                    MAX_TRANSFERS // len(names), math.ceil(turn / (transport.frame_s * len(names)))
-                ),
-            )
-        tx = np.tile(frames, (scans, 1))
-        return _Chip(transport, self.model, names, tx, scans, {n: [] for n in names})
+            scans = max(1, min(most, math.ceil(turn / (transport.frame_s * len(names)))))
+        return _Chip(transport, self.model, names, np.tile(frames, (scans, 1)), scans)
 
     # --- the thread ----------------------------------------------------------------
 
@@ -131,9 +100,7 @@ class Acquisition:
         """Read until `stop` is set; SPI faults are logged and retried with backoff."""
         try:
             self._run(stop)
-            self.interrupt(
-                late=False
-            )  # stopping: what was read since the last batch is a batch too
+            self.batcher.interrupt(late=False)  # stopping: what was read is a batch too
             self._publish()
         except BaseException as exc:  # anything else is a bug: let the daemon exit and restart
             self.crashed = exc
@@ -146,15 +113,14 @@ class Acquisition:
         failures = 0
         while not stop.is_set():
             try:
-                for chip in self.chips:
-                    self.add_block(chip, chip.read())
+                self._read_all()
             except SPIError as exc:
                 self.spi_errors += 1
                 delay = BACKOFF_S[min(failures, len(BACKOFF_S) - 1)]
                 if failures == 0 or delay == BACKOFF_S[-1]:
                     log.error("%s; retrying in %g s (the monitor keeps running)", exc, delay)
                 failures += 1
-                self.interrupt()
+                self.batcher.interrupt()
                 self._publish()
                 self.clock.sleep_until(self.clock.monotonic() + delay, stop)
                 continue
@@ -170,92 +136,29 @@ class Acquisition:
             except queue.Full:
                 self.dropped_batches += 1
                 log.error(
-                    "analysis is not keeping up: dropped a batch (%d so far)", self.dropped_batches
+                    "dropped the batch ending at %.3f s: analysis is not keeping up (%d queued); "
+                    "%d dropped so far",
+                    batch.end,
+                    self.batches.qsize(),
+                    self.dropped_batches,
                 )
 
     def read_once(self) -> list[RawBatch]:
-        """One round of blocks from every chip, then the batches that completed (no thread)."""
-        for chip in self.chips:
-            self.add_block(chip, chip.read())
+        """One round of blocks from every chip, then the chunks that completed (no thread)."""
+        self._read_all()
         return self.cut()
 
-    # --- blocks in, batches out ----------------------------------------------------
-
-    def add_block(self, chip: _Chip, block: Scans) -> None:
-        t0 = float(block.t[0])
-        self.conversions += block.counts.size
-        if self.bus_end is not None and t0 - self.bus_end > LATE_GAP_S:
-            if self.batch_start is not None and t0 >= self.batch_start + self.batch_s:
-                self.interrupt()  # the stall outlasted the batch: close it where data ended
-            else:
-                self.late = True
-        if self.batch_start is None:
-            self.batch_start = t0
-        for pos, name in enumerate(chip.names):
-            chip.chunks[name].append((block.t + pos * block.period, block.counts[:, pos]))
-        chip.last_t = block.end - block.period
-        self.bus_end = block.end
+    def _read_all(self) -> None:
+        for k, chip in enumerate(self.chips):
+            self.batcher.add(k, chip.read())
 
     def cut(self) -> list[RawBatch]:
-        """The batches completed so far: every interval every chip has read past."""
-        while self.batch_start is not None and all(
-            c.last_t >= self.batch_start + self.batch_s for c in self.chips
-        ):
-            end = self.batch_start + self.batch_s
-            self._emit(end)
-            self.batch_start = end
-        out, self.ready = self.ready, []
-        return out
+        self._sync_wall()
+        return self.batcher.cut()
 
-    def interrupt(self, late: bool = True) -> None:
-        """Sampling stopped (a fault, or the end): close what was read; the next batch starts afresh."""
-        if (
-            self.batch_start is not None
-            and self.bus_end is not None
-            and self.bus_end > self.batch_start
-        ):
-            self._emit(min(self.bus_end, self.batch_start + self.batch_s), late=late)
-        self._restart()
-
-    def _restart(self) -> None:
-        self.batch_start = None
-        self.bus_end = None
-        self.gap_before = True
-        self.late = False
-        for chip in self.chips:
-            chip.last_t = -np.inf
-            for name in chip.names:
-                chip.chunks[name] = []
-
-    def _emit(self, end: float, late: bool = False) -> None:
-        samples = {}
-        for chip in self.chips:
-            for name in chip.names:
-                t = (
-                    np.concatenate([c[0] for c in chip.chunks[name]])
-                    if chip.chunks[name]
-                    else np.empty(0)
-                )
-                x = (
-                    np.concatenate([c[1] for c in chip.chunks[name]])
-                    if chip.chunks[name]
-                    else np.empty(0, dtype=np.int64)
-                )
-                k = np.searchsorted(t, end)
-                samples[name] = Samples(t[:k], x[:k])
-                chip.chunks[name] = [(t[k:], x[k:])] if k < len(t) else []
-        now = self.clock.monotonic()
-        batch = RawBatch(
-            self.batch_start,
-            end,
-            self.clock.wall_ms() - round((now - end) * 1000),
-            samples,
-            self.late or late,
-            self.gap_before,
-        )
-        if batch.late:
-            self.late_batches += 1
-        self.late = False
-        self.gap_before = False
-        if all(len(s.t) >= 4 for s in samples.values()):  # too few samples to say anything
-            self.ready.append(batch)
+    def _sync_wall(self) -> None:
+        """The offset that stamps chunks: held steady, so stamps differ by the durations."""
+        offset = self.clock.wall_ms() - round(self.clock.monotonic() * 1000)
+        if self.wall_offset_ms is None or abs(offset - self.wall_offset_ms) > WALL_JITTER_MS:
+            self.wall_offset_ms = offset
+        self.batcher.wall_offset_ms = self.wall_offset_ms

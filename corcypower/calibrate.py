@@ -29,14 +29,31 @@ from corcypower import settings
 from corcypower.acquisition import Acquisition, RawBatch
 from corcypower.adc.chips import open_transports
 from corcypower.adc.mcp3xxx import MODELS
-from corcypower.analysis import FLAG_CLIPPED, FLAG_FLAT, ChannelStats, analyze
+from corcypower.analysis import (
+    FLAG_BELOW_NOISE,
+    FLAG_CLIPPED,
+    FLAG_FLAT,
+    ChannelStats,
+    Meter,
+    residual_noise,
+    whole_cycles_window,
+)
+from corcypower.analysis.offset import remove_offset
+from corcypower.analysis.samples import scaled, typical_step
 from corcypower.clock import Clock
 from corcypower.errors import CorcyPowerError
 from corcypower.settings import Channel, Config
+from corcypower.settings.table import SCALE, VOLTS
 
 QUANTITY = {"A": "irms", "V": "vrms", "W": "real_power_w"}
 MIN_SIGNAL_COUNTS = 3.0  # RMS counts below this are mostly quantisation and noise
 MIN_PF = 0.9  # below this (a 26° shift) the load is not resistive enough for --phase
+# The largest reading a reference meter can plausibly give, and why
+REFERENCE_MAX = {
+    "V": (VOLTS[1], "mains measured through an AC-AC adapter is low voltage, at most 1000 V"),
+    "A": (10_000.0, "the largest CT clamps measure a few thousand amps"),
+    "W": (VOLTS[1] * 10_000.0, "1000 V times 10000 A"),
+}
 
 
 class CalibrationError(CorcyPowerError, ValueError):
@@ -88,14 +105,11 @@ def chip_channels(config: Config, channel: Channel, **change) -> list[Channel]:
 def stats_of(
     config: Config, channel: Channel, batches: list[RawBatch], **change
 ) -> list[ChannelStats]:
-    """The channel's statistics in every batch, by the daemon's analysis."""
+    """The channel's statistics in every batch, by the daemon's own measurement (Meter)."""
     channels = chip_channels(config, channel, **change)
-    max_count = MODELS[config.chip_model].max_count
-    out = []
-    for raw in batches:
-        results = analyze(channels, raw.samples, max_count, config["mains.frequency_hz"])
-        out.append(next(s for s in results if s.name == channel.name))
-    return out
+    meter = Meter(channels, MODELS[config.chip_model].max_count, config["mains.frequency_hz"])
+    k = [c.name for c in channels].index(channel.name)
+    return [stats[k] for raw in batches for _, stats in meter.feed(raw)]
 
 
 def _check_signal(channel: Channel, stats: list[ChannelStats]) -> None:
@@ -136,8 +150,7 @@ def propose_scale(
         raise CalibrationError(
             f"{channel.name} is a current channel: give the reference in A (or W)"
         )
-    if not reference > 0:
-        raise CalibrationError(f"--reference {reference:g}: expected a reading > 0")
+    _check_reference(reference, unit)
     _check_signal(channel, stats)
     if unit == "W":
         _check_voltage(channel, stats)
@@ -155,7 +168,18 @@ def propose_scale(
             f"{channel.name} uses a fixed {channel.voltage:g} V: watts are V × Irms here, so a "
             "reference in amps is the better calibration"
         )
+    if not measured > 0:
+        raise CalibrationError(
+            f"{channel.name} measures {measured:g} {unit}: nothing to scale against; "
+            "switch on a load that draws real power, or give the reference in A"
+        )
     new = float(f"{channel.scale * reference / measured:.5g}")
+    _check_new_scale(channel, new, reference, measured, unit)
+    if not 0.1 <= new / channel.scale <= 10:
+        notes.append(
+            f"the new scale is {new / channel.scale:.3g} times the old one: make sure the "
+            f"reference is in {unit} (not m{unit} or k{unit}) and measures this channel's wire"
+        )
     spread = float(values.std()) / measured if measured else 0.0
     explain = (
         f"{channel.name} measured {measured:.4g} {unit} (±{spread:.2%} over {len(values)} "
@@ -163,6 +187,28 @@ def propose_scale(
         f"{channel.unit} per count ({new / channel.scale - 1:+.2%})"
     )
     return Proposal("scale", channel.scale, new, explain), notes
+
+
+def _check_reference(reference: float, unit: str) -> None:
+    most, why = REFERENCE_MAX[unit]
+    if not 0 < reference <= most:  # also false for nan
+        raise CalibrationError(
+            f"--reference {reference:g}: expected a meter's reading above 0 and at most "
+            f"{most:g} {unit} ({why})"
+        )
+
+
+def _check_new_scale(
+    channel: Channel, new: float, reference: float, measured: float, unit: str
+) -> None:
+    low, high = SCALE
+    if not low <= new <= high:
+        raise CalibrationError(
+            f"{channel.name}: {reference:g} {unit} against the {measured:.4g} {unit} measured "
+            f"gives scale = {new:g}, outside the {low:g} to {high:g} {channel.unit} per count a "
+            f"real sensor has: check that the reference is in {unit} (not m{unit} or k{unit}) "
+            "and measures this channel's wire; nothing written"
+        )
 
 
 def estimate_phase(config: Config, channel: Channel, batches: list[RawBatch]) -> Proposal:
@@ -199,6 +245,48 @@ def estimate_phase(config: Config, channel: Channel, batches: list[RawBatch]) ->
         f"{channel.phase_deg:g}; phase_deg = {new:g} makes it {pf_after:.4f}"
     )
     return Proposal("phase_deg", channel.phase_deg, new, explain)
+
+
+def measure_noise(config: Config, channel: Channel, batches: list[RawBatch]) -> Proposal:
+    """noise_counts: the input's noise, with nothing on it (a CT on a circuit drawing
+    nothing, an AC adapter unplugged): the median over the batches of what is not periodic
+    (analysis/noise.py), in counts RMS."""
+    stats = stats_of(config, channel, batches, noise_counts=None)
+    if any(s.flags & FLAG_CLIPPED for s in stats):
+        raise CalibrationError(f"--noise: {channel.name} clips at the ADC's rails")
+    loud = [s for s in stats if not s.flags & FLAG_BELOW_NOISE]
+    if loud:
+        what = "current" if channel.kind == "current" else "voltage"
+        value = loud[0].irms if channel.kind == "current" else loud[0].vrms
+        fix = (
+            "switch off what the circuit feeds, or unclamp the CT"
+            if channel.kind == "current"
+            else "unplug the AC adapter"
+        )
+        raise CalibrationError(
+            f"--noise: {channel.name} measures a {what} ({value:.3g} {channel.unit}) above "
+            f"its noise in {len(loud)} of {len(stats)} batches: the input must carry nothing "
+            f"while its noise is measured: {fix}"
+        )
+    estimates = []
+    for raw in batches:
+        s = raw.samples[channel.name]
+        window = whole_cycles_window([channel], {channel.name: s}, config["mains.frequency_hz"])
+        step = typical_step(s.t)
+        ac = remove_offset(s.t, scaled(channel, s), step, window)
+        estimate = residual_noise(s.t, ac, step, window)
+        if estimate is not None:
+            estimates.append(estimate / channel.scale**2)
+    if not estimates:
+        raise CalibrationError(f"--noise: {channel.name}: too few samples to measure its noise")
+    new = float(f"{np.sqrt(np.median(estimates)):.3g}")
+    old = channel.noise_counts
+    explain = (
+        f"{channel.name} with nothing on it: noise {new:g} counts RMS "
+        f"({new * channel.scale:.3g} {channel.unit}) over {len(estimates)} batches"
+        + (f", was {old:g}" if old is not None else "")
+    )
+    return Proposal("noise_counts", old if old is not None else float("nan"), new, explain)
 
 
 # --- writing the config -----------------------------------------------------------------

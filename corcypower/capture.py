@@ -8,6 +8,10 @@
 `t` is seconds from the start to the first conversion of the scan; each ch<N> column holds
 the counts of ADC channel N, in scan order, so the conversion in column k happened at
 t + k * frame_us. pandas, numpy and any spreadsheet open it.
+
+`frame_us` is bounded to what an SPI ADC can do (FRAME_US), `t` to MAX_T_S; a step of `t`
+longer than a mains cycle is a hole in the sampling (batching.py), however long: the batch
+before it ends there, flagged late, and nothing is bridged.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from corcypower.errors import CaptureFormatError
 FULL_SCALE = {m.name: m.max_count for m in MODELS.values()}  # the largest count of each chip
 HEADER = re.compile(r"^#\s*corcypower capture\s+chip=(\w+)\s+frame_us=([0-9.eE+-]+)\s*$")
 COLUMN = re.compile(r"^ch([0-7])$")
+FRAME_US = (1.0, 100_000.0)  # µs between conversions: 1 MS/s down to 10 S/s
+MAX_T_S = 1e10  # seconds from the start (317 years): beyond, times lose their microseconds
 
 
 @dataclass
@@ -112,6 +118,12 @@ def read(path: str | Path) -> Capture:
         raise CaptureFormatError(f"{path}: {len(rows)} scans: expected at least two")
     data = np.array(rows, dtype=float)
     t, counts = data[:, 0], data[:, 1:]
+    far = (t < 0) | (t > MAX_T_S)
+    if far.any():
+        k = int(np.argmax(far))
+        raise CaptureFormatError(
+            f"{path}: line {numbers[k]}: t = {t[k]:g}: expected seconds from 0 to {MAX_T_S:g}"
+        )
     full = FULL_SCALE[chip]
     bad = np.any((counts < 0) | (counts > full) | (counts != np.round(counts)), axis=1)
     if bad.any():
@@ -139,9 +151,26 @@ def _first_line(path: Path, line: str) -> tuple[str, float]:
         frame_us = float(m.group(2))
     except ValueError:
         frame_us = math.nan
-    if not (math.isfinite(frame_us) and frame_us > 0):
-        raise CaptureFormatError(f"{path}: line 1: frame_us={m.group(2)}: expected a number > 0")
+    low, high = FRAME_US
+    if not (math.isfinite(frame_us) and low <= frame_us <= high):
+        raise CaptureFormatError(
+            f"{path}: line 1: frame_us={m.group(2)}: expected the µs between conversions, "
+            f"from {low:g} to {high:g}"
+        )
     return chip, frame_us
+
+
+def read_chip(path: str | Path) -> str:
+    """The chip a capture was recorded from, from its first line alone."""
+    path = Path(path)
+    try:
+        with path.open(encoding="utf-8-sig") as f:
+            first = f.readline(200)
+    except FileNotFoundError:
+        raise CaptureFormatError(f"{path}: no such capture file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CaptureFormatError(f"{path}: cannot read: {exc}") from None
+    return _first_line(path, first.rstrip("\r\n"))[0]
 
 
 def _columns(path: Path, line: str) -> list[int]:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection
 from corcypower.acquisition import Acquisition, RawBatch
 from corcypower.adc.chips import open_transports
 from corcypower.adc.mcp3xxx import MODELS
-from corcypower.analysis import FLAG_LATE, FLAG_VOLTAGE_FALLBACK, ChannelStats, analyze
+from corcypower.analysis import FLAG_LATE, Batch, ChannelStats, Meter
 from corcypower.clock import Clock
 from corcypower.export import start_exporter
 from corcypower.settings import Config
@@ -91,6 +91,11 @@ ADVICE = {
     "and its divider",
     "late": "sampling fell behind: the Pi is overloaded or the SD card is slow (check `top`)",
     "nominal-voltage": "using the nominal mains voltage: the voltage source is not measuring",
+    "below-noise voltage": "no mains voltage, only noise: check the AC-AC adapter is plugged in",
+    "voltage-clipped": "its voltage channel clips, so its power reads low: see that channel",
+    "voltage-below-noise": "its voltage channel sees no mains, so its power is unknown",
+    "dead-read": "every count 0 (or full scale): the ADC did not answer; check its power, "
+    "its ground and the SPI wiring (MISO)",
 }
 # The emulated chip has no wires: its flags come from its settings, or from a busy computer.
 EMULATED_ADVICE = {
@@ -115,6 +120,8 @@ class Daemon:
         )
         self.acquisition = Acquisition(config, self.transports, self.clock)
         self.max_count = MODELS[config.chip_model].max_count
+        # tiles the chunks into batches of whole cycles and analyses them (analysis/tiling.py)
+        self.meter = Meter(config.channels, self.max_count, config["mains.frequency_hz"])
         self.listeners: list[Listener] = []
         self.volts: Callable[[], dict[str, float]] = dict  # remote or fallback volts by channel
         # the channels whose volts in the last volts() answer are the nominal stand-in (flagged)
@@ -165,26 +172,24 @@ class Daemon:
         return ts
 
     def process(self, raw: RawBatch) -> list[ChannelStats]:
-        stats = analyze(
-            self.config.channels,
-            raw.samples,
-            self.max_count,
-            self.config["mains.frequency_hz"],
-            self.volts(),
-        )
-        fallback = self.volts_fallback()
-        for s in stats:
-            if raw.late:
-                s.flags |= FLAG_LATE
-            if s.name in fallback:
-                s.flags |= FLAG_VOLTAGE_FALLBACK
-        ts = self.timestamp(raw)
-        self.writer.add(ts, raw.duration_ms, stats)
+        """Analyse a chunk and store the batches it completes; the last one's statistics.
+
+        A chunk completes one batch as a rule (tiling.py): none when it is too short to hold
+        a cycle, two when the one before it was lost.
+        """
+        out: list[ChannelStats] = []
+        for batch, stats in self.meter.feed(raw, self.volts(), self.volts_fallback()):
+            self.store(batch, stats)
+            out = stats
+        return out
+
+    def store(self, batch: Batch, stats: list[ChannelStats]) -> None:
+        ts = self.timestamp(batch)
+        self.writer.add(ts, batch.duration_ms, stats)
         self.batches += 1
-        self.summary.add(raw.duration_ms, stats)
+        self.summary.add(batch.duration_ms, stats)
         for listener in self.listeners:
-            listener(ts, raw.duration_ms, stats)
-        return stats
+            listener(ts, batch.duration_ms, stats)
 
     def run(self, stop: threading.Event) -> None:
         """The main loop: until `stop` is set, then flush everything and return."""

@@ -25,7 +25,16 @@ from corcypower.settings import Channel
 T0 = 1000.0  # seconds: monotonic times are large, as on a Pi that has been up a while
 VREF = 3.3
 MCP3008, MCP3208 = 1023, 4095  # the largest count of each chip
-EXACT, UNQUANTISED = 1e-9, 1e-5  # relative tolerances: why, in tests/test_analysis.py
+EXACT, UNQUANTISED = 1e-9, 1e-5  # relative tolerances: why, in tests/analysis/test_power.py
+# the current harmonics of a switch-mode supply (a capacitor-input rectifier) drawing 0.55 A of
+# fundamental: narrow pulses at the voltage's peaks, 1 A RMS in all, a crest factor of 3
+SWITCH_MODE = (
+    (3, 0.85, 180.0),
+    (5, 0.65, 0.0),
+    (7, 0.45, 180.0),
+    (9, 0.28, 0.0),
+    (11, 0.15, 180.0),
+)
 
 
 @dataclass(frozen=True)
@@ -127,16 +136,10 @@ def scan(
 ) -> dict[str, Samples]:
     """Samples of every input as the acquisition takes them: a scan converts the inputs one
     after another, a frame apart (frame = 1 / (rate · inputs)), and scans repeat at rate_hz."""
-    frame = 1.0 / (rate_hz * len(inputs))
-    k = np.arange(round(seconds * rate_hz))
-    rng = np.random.default_rng(seed)
-    out = {}
-    for pos, inp in enumerate(inputs):
-        t = t0 + k / rate_hz + pos * frame
-        x = inp.wave(t) if inp.wave is not None else np.zeros(len(t))
-        x = x + noise_lsb * inp.channel.scale * rng.standard_normal(len(t))
-        out[inp.channel.name] = Samples(t, adc_counts(x, inp.channel.scale, inp.bias, bits))
-    return out
+    t, counts, frame = record(inputs, seconds, rate_hz, bits, noise_lsb, seed, t0=t0)
+    return {
+        x.channel.name: Samples(t + pos * frame, counts[:, pos]) for pos, x in enumerate(inputs)
+    }
 
 
 def voltage(name: str = "v", scale: float = 0.25, adc_channel: int = 0) -> Channel:
@@ -218,6 +221,26 @@ def acquire(config: dict, pins: dict[int, Callable], batches: int = 2) -> list:
     return cfg, out
 
 
+def two_chips(v: Wave, i: Wave, v2: Wave, i2: Wave, batches: int, **adc):
+    """Chunks of the real chain with two emulated MCP3208s taking turns, each with a voltage
+    and a CT: v, i on CE0 (ch0, ch1), v2, i2 on CE1 (ch0, ch4)."""
+    channels = [
+        {"name": "v", "adc_channel": 0, "kind": "voltage", "scale": 0.25},
+        {"name": "i", "adc_channel": 1, "kind": "current", "scale": 0.02, "voltage": "v"},
+        {"name": "v2", "adc_channel": 0, "kind": "voltage", "scale": 0.25, "cs": 1},
+        {"name": "i2", "adc_channel": 4, "kind": "current", "scale": 0.01, "cs": 1},
+    ]
+    channels[-1]["voltage"] = "v2"
+    return acquire(
+        {"adc": {"chip": "mcp3208", **adc}, "channels": channels},
+        {
+            0: pin_volts({0: (v, 0.25, 2048.0), 1: (i, 0.02, 2048.0)}, bits=12),
+            1: pin_volts({0: (v2, 0.25, 2040.0), 4: (i2, 0.01, 2050.0)}, bits=12),
+        },
+        batches,
+    )
+
+
 def pin_volts(wires: dict[int, tuple[Wave | None, float, float]], bits: int):
     """An emulated chip's inputs: ADC channel -> (wave, scale, bias counts); others sit at mid-scale."""
 
@@ -230,3 +253,98 @@ def pin_volts(wires: dict[int, tuple[Wave | None, float, float]], bits: int):
         return volts
 
     return pins
+
+
+# --- recordings: seconds of scans, measured as the daemon measures them -------------------
+
+
+def record(
+    inputs: list[Input],
+    seconds: float = 4.0,
+    rate_hz: float = 2000.0,
+    bits: int | None = 12,
+    noise_lsb: float = 0.0,
+    seed: int = 1,
+    drift_counts: float = 0.0,
+    t0: float = T0,
+):
+    """A recording as a capture file holds it: scan times, an (n_scans, inputs) array of
+    counts in scan order, and the frame between conversions. An input's wave may be any
+    function of time (a load switching); `drift_counts`: every bias moves by this much,
+    linearly, over the recording."""
+    frame = 1.0 / (rate_hz * len(inputs))
+    t = t0 + np.arange(round(seconds * rate_hz)) / rate_hz
+    rng = np.random.default_rng(seed)
+    columns = []
+    for pos, inp in enumerate(inputs):
+        ts = t + pos * frame
+        x = inp.wave(ts) if inp.wave is not None else np.zeros(len(ts))
+        x = x + noise_lsb * inp.channel.scale * rng.standard_normal(len(ts))
+        bias = inp.bias + drift_counts * (ts - t0) / seconds
+        columns.append(adc_counts(x, inp.channel.scale, bias, bits))
+    return t, np.column_stack(columns), frame
+
+
+def measure(inputs: list[Input], mains_hz: float = 50.0, batch_s: float = 0.5, **record_kw):
+    """A recording of the inputs measured as the daemon would (batches tiled on whole cycles,
+    the noise floor tracked): the whole by channel name, and the batches."""
+    from corcypower.offline import measure_scans
+
+    bits = record_kw.get("bits", 12)
+    t, counts, frame = record(inputs, **record_kw)
+    channels = [x.channel for x in inputs]
+    result = measure_scans(
+        channels,
+        t,
+        counts,
+        [c.name for c in channels],
+        frame,
+        (1 << (bits or 12)) - 1,
+        mains_hz,
+        batch_s,
+    )
+    return {s.name: s for s in result.summary}, result.batches
+
+
+@dataclass(frozen=True)
+class Step:
+    """A load switching at `at` (seconds): `before` until then, `after` from then on."""
+
+    before: Callable | None
+    after: Callable | None
+    at: float
+
+    def __call__(self, t: np.ndarray) -> np.ndarray:
+        t = np.asarray(t)
+        zero = np.zeros(len(t))
+        before = self.before(t) if self.before is not None else zero
+        after = self.after(t) if self.after is not None else zero
+        return np.where(t >= self.at, after, before)
+
+
+def write_capture(path, inputs: list[Input], chip: str = "mcp3208", **record_kw) -> None:
+    """A recording of the inputs written as a capture file (`corcypower capture`'s format)."""
+    from corcypower.capture import CaptureWriter
+
+    t, counts, frame = record(inputs, **record_kw)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = CaptureWriter(f, chip, frame * 1e6, [x.channel.adc_channel for x in inputs])
+        writer.write(t - t[0], counts)
+
+
+HOUSE = (  # a capture of whole cycles (it loops seamlessly): 230 V, 6.5 A at PF 0.5 and harmonics
+    Wave(230.0, 50.0, 0.0, ((3, 6.9, 10.0), (5, 4.6, -30.0))),
+    Wave(6.5, 50.0, -60.0, ((3, 1.5, 200.0), (5, 0.8, 40.0))),
+)
+
+
+def house_capture(
+    path, seconds: float = 4.0, rate_hz: float = 2000.0, load=HOUSE[1]
+) -> list[Input]:
+    """HOUSE as an MCP3208 capture: mains_v on ch1, then main on ch0, half a count of noise."""
+    inputs = [
+        Input(voltage("mains_v", adc_channel=1), HOUSE[0], 2048.0),
+        Input(current("main", adc_channel=0, voltage="mains_v"), load, 2046.5),
+    ]
+    write_capture(path, inputs, seconds=seconds, rate_hz=rate_hz, noise_lsb=0.5)
+    return inputs

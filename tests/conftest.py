@@ -45,7 +45,8 @@ def emulated_config(tmp_path):
         sections: dict[str, str] | None = None, commit: float = 60.0, channels: str = CHANNELS
     ) -> Path:
         merged = {
-            "adc": 'chip = "emulated"',
+            # the rate the tests count on (the default follows the channels: settings)
+            "adc": 'chip = "emulated"\nsample_rate_hz = 2000',
             "emulator": 'chip = "mcp3208"\nseed = 7',
             "store": f'path = "{tmp_path / "power.db"}"\ncommit_seconds = {commit}',
             "api": "port = 0",  # any free port: tests run side by side with real daemons

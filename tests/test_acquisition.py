@@ -1,4 +1,4 @@
-"""Acquisition: blocks from the (emulated) chips cut into batches that tile time exactly."""
+"""Acquisition: blocks from the (emulated) chips cut into chunks that tile time exactly."""
 
 from __future__ import annotations
 
@@ -69,12 +69,13 @@ def test_one_ioctl_carries_hundreds_of_conversions(emulated_config):
     assert acq.conversions / calls == 510  # 255 scans of 2 channels: the most that fit in 511
 
 
-def test_a_short_stall_marks_the_batch_late_and_a_long_one_starts_afresh(emulated_config):
+def test_a_stall_ends_the_run_where_the_samples_end(emulated_config):
     acq, _, clock = make(emulated_config)
     collect(acq, 2)
-    clock.now += LATE_GAP_S * 2  # the reader was held up for 40 ms
+    clock.now += LATE_GAP_S * 2  # the reader was held up for 40 ms: a hole, not bridged
     batches = collect(acq, 3)
-    assert batches[0].late and acq.late_batches == 1
+    assert batches[0].late and batches[0].final and acq.late_batches == 1
+    assert batches[1].gap_before and batches[1].start - batches[0].end == pytest.approx(0.04)
     assert not batches[-1].late
     clock.now += 5.0  # a stall longer than a batch: the tiling restarts
     after = collect(acq, 3)
@@ -125,3 +126,17 @@ def test_two_chips_take_turns_and_share_the_batches(tmp_path):
         n = [len(s.t) for s in b.samples.values()]
         assert min(n) >= 400, "each channel is read about half of the time at twice the rate"
     assert transports[0].ioctl_calls and transports[1].ioctl_calls
+
+
+def test_a_batch_dropped_for_a_full_queue_is_logged_with_its_reason(emulated_config, caplog):
+    config = settings.load(emulated_config())
+    clock = FakeClock()
+    acq = Acquisition(config, open_transports(config, clock), clock, queue_size=1)
+    while acq.batches.qsize() < 1:
+        acq._read_all()
+        acq._publish()
+    while acq.dropped_batches < 1:
+        acq._read_all()
+        acq._publish()
+    assert "dropped the batch ending at" in caplog.text
+    assert "analysis is not keeping up (1 queued); 1 dropped so far" in caplog.text

@@ -138,10 +138,13 @@ def test_bad_chip(tmp_path):
     assert "line 1: chip=mcp3004: expected mcp3008 or mcp3208" in message
 
 
-@pytest.mark.parametrize("value", ["0", "0.000", "-5", "1e", "+-", "1e999"])
+@pytest.mark.parametrize("value", ["0", "0.000", "-5", "1e", "+-", "1e999", "1e300", "0.5", "2e5"])
 def test_bad_frame_us(tmp_path, value):
+    # 1e300 µs between conversions once gave empty power and no flag: now it is named
     message = error_of(tmp_path, f"# corcypower capture chip=mcp3008 frame_us={value}\nt,ch0\n")
-    assert f"line 1: frame_us={value}: expected a number > 0" in message
+    assert f"line 1: frame_us={value}: expected the µs between conversions, from 1 to 100000" in (
+        message
+    )
 
 
 @pytest.mark.parametrize(
@@ -199,3 +202,19 @@ def test_t_must_increase(tmp_path, t):
 def test_fewer_than_two_scans(tmp_path, body):
     message = error_of(tmp_path, HEADER + "t,ch0\n" + body)
     assert "scans: expected at least two" in message
+
+
+@pytest.mark.parametrize("t", ["-0.5", "2e10", "1e300"])
+def test_t_out_of_range(tmp_path, t):
+    message = error_of(tmp_path, HEADER + f"t,ch0\n0,1\n0.1,1\n{t},1\n")
+    assert f"line 5: t = {float(t):g}: expected seconds from 0 to 1e+10" in message
+
+
+def test_the_chip_is_read_from_the_first_line_alone(tmp_path):
+    path = tmp_path / "c.csv"
+    write(path, chip="mcp3008", scans=10, blocks=1)
+    assert capture.read_chip(path) == "mcp3008"
+    path.write_text("# corcypower capture chip=mcp3208 frame_us=250\nnot even a header\n")
+    assert capture.read_chip(path) == "mcp3208"
+    with pytest.raises(CaptureFormatError, match="no such capture file"):
+        capture.read_chip(tmp_path / "nope.csv")

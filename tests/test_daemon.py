@@ -59,8 +59,10 @@ def test_commits_come_every_commit_seconds(emulated_config):
 
 def test_wall_clock_stepping_back_keeps_rows_in_order(emulated_config):
     daemon, clock = start(emulated_config)
-    stamps = []
-    daemon.listeners.append(lambda ts, duration, stats: stamps.append(ts))
+    stamps, durations = [], []
+    daemon.listeners.append(
+        lambda ts, duration, stats: (stamps.append(ts), durations.append(duration))
+    )
     run_batches(daemon, 4)
     before = daemon.last_ts
     clock.step_wall(-3_600_000)  # NTP steps the clock back an hour
@@ -69,7 +71,7 @@ def test_wall_clock_stepping_back_keeps_rows_in_order(emulated_config):
     assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)  # in acquisition order
     assert stamps[stamps.index(before) + 1] == before + 1
     stored = rows(daemon, "SELECT count(*), sum(duration_ms) FROM batch WHERE channel_id = 1")
-    assert stored[0] == (len(stamps), 500 * len(stamps))  # every batch stored, durations intact
+    assert stored[0] == (len(stamps), sum(durations))  # every batch stored, durations intact
     assert rows(daemon, "PRAGMA integrity_check") == [("ok",)]
 
 

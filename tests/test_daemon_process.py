@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from corcypower.analysis import FLAG_LATE
 from tests.helpers import REPO, skip_unless
 
 
@@ -81,14 +82,15 @@ def test_a_signal_flushes_everything_and_exits_0_within_2_s(emulated_config, spa
     assert batches >= 2 and written == 2 * batches
     db = config.parent / "power.db"
     assert sqlite3_shell(db, "SELECT count(*) FROM batch") == [[str(written)]]
-    # the last batch ends where sampling stopped: shorter than the others, not dropped
-    durations = [
-        int(d)
-        for [d] in sqlite3_shell(
-            db, "SELECT duration_ms FROM batch WHERE channel_id = 1 ORDER BY ts"
-        )
-    ]
-    assert all(d == 500 for d in durations[:-1]) and 0 < durations[-1] <= 500
+    # batches tile time: each starts where the one before ended, on whole cycles (25 of
+    # them, within a cycle of 500 ms), unless the one before ended at a hole in the sampling
+    # (late: a busy machine); the last ends where sampling stopped, not dropped
+    sql = "SELECT ts, duration_ms, flags FROM batch WHERE channel_id = 1 ORDER BY ts"
+    rows = [tuple(map(int, r)) for r in sqlite3_shell(db, sql)]
+    for (ts, _, flags), (next_ts, duration, _) in zip(rows, rows[1:], strict=False):
+        assert next_ts - duration > ts if flags & FLAG_LATE else next_ts - duration == ts
+    whole = [d for k, (_, d, f) in enumerate(rows[1:-1], 1) if not (f | rows[k - 1][2]) & FLAG_LATE]
+    assert all(480 <= d <= 520 for d in whole) and 0 < rows[-1][1] <= 520
 
 
 def test_kill_9_loses_at_most_the_commit_interval(emulated_config, spawn):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from corcypower import settings
@@ -103,6 +106,48 @@ def test_current_channel_voltage_defaults(tmp_path):
 CHANNEL = '[[channels]]\nname = "main"\nadc_channel = 0\nkind = "current"\nscale = 0.1\n'
 
 
+def channel_with(line: str) -> str:
+    return CHANNEL + line + "\n"
+
+
+# Every number is finite and bounded (before: NaN passed every range, and inf any "> 0").
+NOT_FINITE_OR_OUT_OF_BOUNDS = [
+    ("[store]\ncommit_seconds = nan\n", "[store] commit_seconds = nan: expected a number from"),
+    ("[store]\ncommit_seconds = inf\n", "[store] commit_seconds = inf: expected a number from"),
+    ("[adc]\nsample_rate_hz = nan\n", "[adc] sample_rate_hz = nan: expected a number from"),
+    ("[adc]\nbatch_seconds = nan\n", "[adc] batch_seconds = nan: expected a number from"),
+    ("[api]\nring_seconds = nan\n", "[api] ring_seconds = nan: expected a number from"),
+    ("[store]\nraw_days = nan\n", "[store] raw_days = nan: expected a number from 1 to 3660"),
+    ("[store]\nrollup_10s_days = nan\n", "[store] rollup_10s_days = nan: expected a number"),
+    ("[store]\nrollup_10s_days = -inf\n", "[store] rollup_10s_days = -inf: expected a"),
+    ("[mains]\nvoltage = inf\n", "[mains] voltage = inf: expected a number from 1.0 to 1000.0"),
+    ("[mains]\nvoltage = nan\n", "[mains] voltage = nan: expected a number from 1.0 to 1000.0"),
+    ("[mains]\nvoltage = 1e308\n", "[mains] voltage = 1e+308: expected a number from 1.0 to"),
+    (channel_with("phase_deg = nan"), '("main").phase_deg = nan: expected a number from -45.0'),
+    (channel_with("voltage = nan"), '("main").voltage = nan: expected volts from 1 to 1000'),
+    (channel_with("voltage = inf"), '("main").voltage = inf: expected volts from 1 to 1000'),
+    (CHANNEL.replace("scale = 0.1", "scale = inf"), '("main").scale = inf: expected a number'),
+    (CHANNEL.replace("scale = 0.1", "scale = nan"), '("main").scale = nan: expected a number'),
+    (
+        CHANNEL.replace("scale = 0.1", "scale = 1e308"),
+        ".scale = 1e+308: expected a number from",
+    ),
+    (CHANNEL.replace("scale = 0.1", "scale = 1e-9"), ".scale = 1e-09: expected a number from"),
+    (
+        "[emulator]\nseed = 99999999999999999999999\n",
+        "[emulator] seed = 99999999999999999999999",
+    ),
+    ('[dashboard]\nallow_websocket_origin = ["pi:99999"]\n', 'expected a list of "host:port"'),
+    ('[dashboard]\nstate_url = "http://pi:99999"\n', "with a port from 1 to 65535"),
+    ('[api]\nallowed_hosts = ["pi.lan:8070"]\n', "expected a list of host names or addresses"),
+    (
+        "[api]\nmax_connections = 1e9\n",
+        "[api] max_connections = 1000000000.0: expected a whole",
+    ),
+    ("[api]\ntimeout_seconds = nan\n", "[api] timeout_seconds = nan: expected a number from"),
+]
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -111,7 +156,8 @@ CHANNEL = '[[channels]]\nname = "main"\nadc_channel = 0\nkind = "current"\nscale
             '[adc] chip = "mcp3009": expected one of "mcp3008", "mcp3208", "emulated"',
         ),
         ('[adc]\nchipp = "mcp3008"\n', "unknown key [adc] chipp (did you mean [adc] chip?)"),
-        ("[nonsense]\nx = 1\n", "unknown key [nonsense] x"),
+        ("[nonsense]\nx = 1\n", "unknown key [nonsense] x; known sections: [adc], [mains],"),
+        ("[adc]\nzzz = 1\n", "unknown key [adc] zzz; known keys: [adc] chip, [adc] spi_bus,"),
         (
             "[adc]\nsample_rate_hz = 10\n",
             "[adc] sample_rate_hz = 10: expected a number from 200 to 20000",
@@ -149,7 +195,7 @@ CHANNEL = '[[channels]]\nname = "main"\nadc_channel = 0\nkind = "current"\nscale
         ),
         (
             '[[channels]]\nname = "main"\nadc_channel = 0\nkind = "current"\nscale = 0\n',
-            ".scale = 0: expected a number > 0",
+            ".scale = 0: expected a number from 1e-06 to 100.0",
         ),
         (
             '[[channels]]\nname = "main"\nadc_channel = 0\nkind = "current"\nscale = 0.1\ngain = 2\n',
@@ -205,12 +251,45 @@ CHANNEL = '[[channels]]\nname = "main"\nadc_channel = 0\nkind = "current"\nscale
             "[adc] sample_rate_hz = 20000: too fast for 8 channels at 1350000 Hz SPI clock; expected at most",
         ),
         ("[adc\nchip = 1\n", "not valid TOML"),
-    ],
+    ]
+    + NOT_FINITE_OR_OUT_OF_BOUNDS,
 )
 def test_every_config_error_names_file_key_value_and_expectation(tmp_path, text, expected):
     message = error_of(tmp_path, text)
     assert message.startswith(str(tmp_path / "c.toml") + ": ")
     assert expected in message
+
+
+def test_deeply_nested_toml_is_a_clear_error(tmp_path):
+    """Before: a RecursionError traceback from the TOML parser."""
+    for value in ["[" * 5000 + "]" * 5000, "{a = " * 5000 + "1" + "}" * 5000]:
+        message = error_of(tmp_path, f"[adc]\nchip = {value}\n")
+        assert message == f"{tmp_path / 'c.toml'}: arrays or tables nested too deeply for a config"
+
+
+def test_a_huge_value_is_shown_short_on_one_line(tmp_path):
+    message = error_of(tmp_path, '[adc]\nchip = """' + "x\n" * 10_000 + '"""\n')
+    assert "\n" not in message and len(message) < len(str(tmp_path)) + 200
+    assert '[adc] chip = "x\\nx\\nx' in message and '..." expected' not in message
+    message = error_of(tmp_path, "[emulator]\nclip_channels = [" + "9, " * 10_000 + "]\n")
+    assert "[emulator] clip_channels = [9, 9, 9" in message and len(message) < 300 + len(
+        str(tmp_path)
+    )
+
+
+def test_a_huge_file_is_not_read_whole(tmp_path):
+    message = error_of(tmp_path, "# " + "x" * 2_000_000 + "\n")
+    assert message.endswith("larger than 1000000 bytes: not a config file")
+
+
+def test_the_api_limits_and_allowed_hosts(tmp_path):
+    config = load_text(
+        tmp_path,
+        '[api]\nallowed_hosts = ["House-Pi.LAN.", "[fe80::1]", "10.0.0.2"]\n'
+        "max_connections = 64\ntimeout_seconds = 5\n",
+    )
+    assert config["api.allowed_hosts"] == ["house-pi.lan", "fe80::1", "10.0.0.2"]
+    assert (config["api.max_connections"], config["api.timeout_seconds"]) == (64, 5.0)
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
@@ -236,3 +315,31 @@ def test_docs_settings_md_is_generated_from_the_table():
     for s in settings.SETTINGS:
         section, _, key = s.name.rpartition(".")
         assert f"## [{section}]" in settings.markdown() and f"`{key}`" in settings.markdown()
+
+
+@pytest.mark.parametrize(
+    "section, key, value",
+    [
+        ("store", "commit_seconds", "nan"),
+        ("adc", "batch_seconds", "nan"),  # (the tests' config sets sample_rate_hz)
+        ("api", "ring_seconds", "nan"),
+    ],
+)
+def test_the_daemon_refuses_a_number_that_is_not_finite_in_one_line(
+    emulated_config, section, key, value
+):
+    """Before: a daemon that committed only its first batch, or a traceback at start-up."""
+    if key == "commit_seconds":
+        path = emulated_config(commit=float(value))
+    else:
+        path = emulated_config({section: f"{key} = {value}"})
+    run = subprocess.run(
+        [sys.executable, str(REPO / "mcp_rms.py"), "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode in (1, 2) and "Traceback" not in run.stderr
+    [message] = run.stderr.strip().splitlines()
+    assert f"{path}: [{section}] {key} = {value}: expected a number from" in message
+    assert not (path.parent / "power.db").exists()

@@ -9,7 +9,7 @@ from corcypower import capture
 from corcypower.adc.emulated import VREF, EmulatedChip, EmulatedSpiDevice
 from corcypower.adc.household import Household, Mains
 from corcypower.adc.mcp3xxx import MODELS
-from corcypower.adc.replay import Replay
+from corcypower.adc.replay import Replay, sample_delay
 from corcypower.adc.spi import SpiTransport
 from corcypower.clock import Clock
 from corcypower.settings import Config, frame_seconds
@@ -28,9 +28,11 @@ def circuit_of(config: Config, name: str) -> str:
 def emulator_inputs(config: Config, cs: int, clock: Clock):
     """What the emulated chip on chip select `cs` measures: the household, or a capture replayed."""
     source = config["emulator.source"]
-    bits = MODELS[config.chip_model].bits
+    model = MODELS[config.chip_model]
+    bits = model.bits
     if source != "household":
-        replay = Replay(capture.read(source), VREF, start=clock.monotonic())
+        delay = sample_delay(model, config.spi_clock_hz)
+        replay = Replay(capture.read(source), VREF, start=clock.monotonic(), delay=delay)
         missing = [
             f"{c.name} (ch{c.adc_channel})"
             for c in config.channels

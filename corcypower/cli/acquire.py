@@ -94,40 +94,78 @@ KIND_FIELDS = {
 }
 
 
+def channel_row(stats) -> dict:
+    """One channel's statistics as `analyze` shows them (JSON objects, table lines)."""
+    from corcypower.analysis import flag_names
+
+    row = {key: getattr(stats, key) for key in ("name", "kind", "n", "mean", "min", "max", "rms")}
+    row.update({key: getattr(stats, key) for key in KIND_FIELDS[stats.kind]})
+    row["flags"] = flag_names(stats.flags)
+    return row
+
+
 @cli.command()
 @click.argument("capture_path", metavar="FILE", type=click.Path(dir_okay=False))
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def analyze(capture_path, config_path, as_json):
-    """Analyse a capture file with the daemon's own analysis, over its whole cycles."""
-    from corcypower.adc.mcp3xxx import MODELS
-    from corcypower.analysis import Samples, analyze, flag_names
+@click.option(
+    "--batches",
+    "per_batch",
+    is_flag=True,
+    help="Also every batch, as the daemon cuts the capture (adc.batch_seconds, whole cycles).",
+)
+def analyze(capture_path, config_path, as_json, per_batch):
+    """Analyse a capture file with the daemon's own analysis: its batches, and all of it."""
+    from corcypower.offline import analyze_capture
 
     config = settings.load(config_path)
     cap = capture_file.read(capture_path)
-    columns = {ch: k for k, ch in enumerate(cap.channels)}
-    channels = [c for c in config.channels if c.cs == config.chip_selects()[0]]
-    samples = {}
-    for ch in channels:
-        if ch.adc_channel not in columns:
-            raise CorcyPowerError(
-                f"{capture_path}: no column ch{ch.adc_channel} for channel {ch.name!r}"
-            )
-        k = columns[ch.adc_channel]
-        samples[ch.name] = Samples(cap.sample_times(k), cap.counts[:, k])
-    results = analyze(channels, samples, MODELS[cap.chip].max_count, config["mains.frequency_hz"])
-    rows = []
-    for r in results:
-        row = {key: getattr(r, key) for key in ("name", "kind", "n", "mean", "min", "max", "rms")}
-        row.update({key: getattr(r, key) for key in KIND_FIELDS[r.kind]})
-        row["flags"] = flag_names(r.flags)
-        rows.append(row)
+    result = analyze_capture(config, cap, capture_path)
+    for note in result.notes:
+        click.echo(f"warning: {note}", err=True)
+    rows = [channel_row(s) for s in result.summary]
+    batches = [
+        {
+            "start_s": batch.start,
+            "duration_s": batch.end - batch.start,
+            "channels": [channel_row(s) for s in stats],
+        }
+        for batch, stats in result.batches
+    ]
     if as_json:
-        click.echo(json.dumps({"channels": rows}, indent=2))
+        out = {"channels": rows} | ({"batches": batches} if per_batch else {})
+        click.echo(json.dumps(out, indent=2))
         return
-    click.echo(f"{capture_path}: {len(cap.t)} scans, {cap.duration:.3f} s, {cap.chip}")
+    click.echo(
+        f"{capture_path}: {len(cap.t)} scans, {cap.duration:.3f} s, {cap.chip}, "
+        f"{len(batches)} batches"
+    )
     for row in rows:
         click.echo(describe(row))
+    if per_batch:
+        click.echo(batch_table(batches))
+
+
+def batch_table(batches: list[dict]) -> str:
+    """One line per batch: its start and length, each channel's main value, its flags."""
+    if not batches:
+        return "no batches"
+    names = [ch["name"] for ch in batches[0]["channels"]]
+    head = f"{'start s':>9} {'length s':>8} " + " ".join(f"{n[:12]:>12}" for n in names)
+    lines = [head + "  flags"]
+    for b in batches:
+        values, flags = [], set()
+        for ch in b["channels"]:
+            value = ch.get("real_power_w") if ch["kind"] == "current" else ch.get("vrms")
+            unit = "W" if ch["kind"] == "current" else "V"
+            values.append(f"{'–' if value is None else f'{value:.1f} {unit}':>12}")
+            flags.update(f"{ch['name']} {f}" for f in ch["flags"])
+        lines.append(
+            f"{b['start_s']:9.3f} {b['duration_s']:8.3f} "
+            + " ".join(values)
+            + ("  " + ", ".join(sorted(flags)) if flags else "")
+        )
+    return "\n".join(lines)
 
 
 UNITS = {

@@ -51,6 +51,11 @@ def doctor(config_path, service_user, quick):
     help="Estimate phase_deg too, with a purely resistive load on (a kettle or heater: PF 1).",
 )
 @click.option(
+    "--noise",
+    is_flag=True,
+    help="Measure noise_counts too, with nothing on the input (the CT's circuit drawing nothing).",
+)
+@click.option(
     "--seconds",
     type=click.FloatRange(1.0, 120.0),
     default=5.0,
@@ -58,13 +63,14 @@ def doctor(config_path, service_user, quick):
     help="How long to measure.",
 )
 @click.option("--yes", "-y", is_flag=True, help="Write the config without asking.")
-def calibrate(channel, config_path, reference, unit, phase, seconds, yes):
-    """Measure CHANNEL, compare with a reference reading, propose scale (and phase_deg), write them."""
+def calibrate(channel, config_path, reference, unit, phase, noise, seconds, yes):
+    """Measure CHANNEL, compare with a reference reading, propose scale (and phase_deg,
+    noise_counts), write them."""
     from corcypower import calibrate as cal
     from corcypower.probe import Probe
 
-    if reference is None and not phase:
-        raise click.UsageError("give --reference VALUE (and --unit), or --phase, or both")
+    if reference is None and not phase and not noise:
+        raise click.UsageError("give --reference VALUE (and --unit), --phase or --noise")
     config = settings.load(config_path)
     ch = config.channel(channel)
     busy = cal.chip_in_use(config, Probe())
@@ -84,6 +90,8 @@ def calibrate(channel, config_path, reference, unit, phase, seconds, yes):
             click.echo(f"note: {note}")
     if phase:
         proposals.append(cal.estimate_phase(config, ch, batches))
+    if noise:
+        proposals.append(cal.measure_noise(config, ch, batches))
     for proposal in proposals:
         click.echo(proposal.explain)
     values = {p.key: p.new for p in proposals}

@@ -50,6 +50,10 @@ FLAG_TEXT = {
     "late": "late: sampling fell behind",
     "no-cycles": "no mains cycles found",
     "nominal-voltage": "using the nominal voltage",
+    "below-noise": "below noise: reads 0",
+    "voltage-clipped": "voltage clipped: P low",
+    "voltage-below-noise": "no voltage: P unknown",
+    "dead-read": "dead read: no ADC answer",
 }
 
 

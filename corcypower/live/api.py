@@ -1,4 +1,4 @@
-"""The state API: read-only HTTP + JSON from the ring, in a thread of the daemon (stdlib only).
+"""The state API: read-only JSON from the ring, served by live/server.py from a daemon thread.
 
     GET /api/v1/state                  the last batch: every channel with units and health, and
                                        each current channel's cumulative energy (kWh)
@@ -7,35 +7,40 @@
     GET /api/v1/channels               the configured channels
 
 Errors are JSON too: {"error": "..."} with 400 (a bad query), 404 (no such endpoint),
-405 (anything but GET: nothing here changes data) or 503 (no batch analysed yet).
+405 (anything but GET: nothing here changes data) or 503 (no batch analysed yet); the
+server's own limits (timeouts, the connection cap, Host) are in live/server.py.
+
+An endpoint is a line in ROUTES and a method of StateAPI taking the Request: a plain method
+runs on a worker thread (it may read the database), an async one in the server's loop (it
+may only wait, as the long poll of /live does).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
 from corcypower import __version__
 from corcypower.clock import Clock
 from corcypower.errors import CorcyPowerError
+from corcypower.live import query
 from corcypower.live.ring import ADC_FIELDS, KIND_FIELDS, UNITS, Ring
+from corcypower.live.server import BadRequest, Handler, Request, Server
 from corcypower.settings import Config
 
 log = logging.getLogger(__name__)
 
 MAX_WAIT_S = 30.0
+MAX_MS = 2**53 - 1  # the largest whole number a JSON reader (JavaScript) holds exactly
 ENERGY_UNITS = {"energy_import_kwh": "kWh", "energy_export_kwh": "kWh"}
-ENDPOINTS = ("/api/v1/state", "/api/v1/live", "/api/v1/channels")
+# Each endpoint and the StateAPI method that answers it: adding one is a line here and a method
+ROUTES = {"/api/v1/state": "state", "/api/v1/live": "live", "/api/v1/channels": "channels"}
+ENDPOINTS = tuple(ROUTES)
 
-
-class BadRequest(ValueError):
-    """A query the API cannot answer; the text says what was expected."""
+__all__ = ["BadRequest", "LiveError", "StateAPI", "channels_doc", "parse_live_query"]
 
 
 class LiveError(CorcyPowerError, OSError):
@@ -71,45 +76,16 @@ def channels_doc(config: Config) -> dict:
     }
 
 
-def _one(query: dict[str, list[str]], name: str) -> str | None:
-    values = query.get(name)
-    if values is None:
-        return None
-    if len(values) > 1:
-        raise BadRequest(f"{name} is given {len(values)} times; expected it once")
-    return values[0]
-
-
 def parse_live_query(text: str) -> tuple[int, float]:
     """(since ms, wait s) from a /live query string; BadRequest names the bad parameter."""
-    try:
-        query = parse_qs(text, keep_blank_values=True, strict_parsing=bool(text))
-    except ValueError:
-        raise BadRequest(f"cannot read the query {text!r}; expected since=MS&wait=S") from None
-    unknown = sorted(set(query) - {"since", "wait"})
-    if unknown:
-        raise BadRequest(f"unknown parameter {unknown[0]!r}; expected since and wait")
-    since_text, wait_text = _one(query, "since"), _one(query, "wait")
-    since = 0
-    if since_text is not None:
-        if not (since_text.isascii() and since_text.isdigit()):
-            raise BadRequest(
-                f"since={since_text!r}: expected whole milliseconds since the epoch (UTC), >= 0"
-            )
-        since = int(since_text)
-    wait = 0.0
-    if wait_text is not None:
-        try:
-            wait = float(wait_text)
-        except ValueError:
-            wait = -1.0
-        if not 0 <= wait <= MAX_WAIT_S:  # also false for NaN
-            raise BadRequest(f"wait={wait_text!r}: expected seconds from 0 to {MAX_WAIT_S:g}")
-    return since, wait
+    params = query.parse(text, ("since", "wait"), usage="since=MS&wait=S")
+    since = query.whole(params, "since", 0, MAX_MS, "whole milliseconds since the epoch (UTC)")
+    wait = query.number(params, "wait", 0, MAX_WAIT_S, "seconds")
+    return since or 0, wait or 0.0
 
 
 class StateAPI:
-    """The HTTP server and its thread; `url` is where it listens."""
+    """The state API over the ring; `url` is where it listens."""
 
     def __init__(
         self,
@@ -124,57 +100,48 @@ class StateAPI:
         self.energy = energy or (lambda: None)
         self.currents = {c.name for c in config.channels if c.kind == "current"}
         self.started_ms = self.clock.wall_ms()
-        self.channels = json.dumps(channels_doc(config)).encode()
+        self.channels_json = json.dumps(channels_doc(config)).encode()
         # other parts' sections of /api/v1/state (e.g. "alerts"): name → a function of nothing
         # answering from RAM, called at each request
         self.parts: dict[str, Callable[[], object]] = {}
         bind, port = config["api.bind"], config["api.port"]
         try:
-            self.server = ThreadingHTTPServer((bind, port), Handler)
+            self.server = Server(
+                bind,
+                port,
+                self.routes(),
+                max_connections=config["api.max_connections"],
+                timeout=config["api.timeout_seconds"],
+                allowed_hosts=config["api.allowed_hosts"],
+                name="state-api",
+            )
         except OSError as exc:
             raise LiveError(
                 f"cannot serve the state API on {bind}:{port}: {exc.strerror or exc} "
                 "(is another corcypower daemon running? see [api] bind and port)"
             ) from None
-        self.server.daemon_threads = True  # a waiting /live poll never holds up a stop
-        self.server.api = self
-        self.thread: threading.Thread | None = None
+        ring.watchers.append(self.server.notify)  # wakes the long polls of /live
+
+    def routes(self) -> dict[str, Handler]:
+        return {path: getattr(self, method) for path, method in ROUTES.items()}
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        host, port = self.server.address
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
         return f"http://{host}:{port}" if ":" not in host else f"http://[{host}]:{port}"
 
     def start(self) -> StateAPI:
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, name="state-api"
-        )
-        self.thread.daemon = True
-        self.thread.start()
+        self.server.start()
         log.info("state API on %s/api/v1/state", self.url)
         return self
 
     def close(self) -> None:
-        self.ring.close()
-        if self.thread is not None:
-            self.server.shutdown()
-            self.thread.join(timeout=2)
-        self.server.server_close()
+        self.server.close()
 
     # --- the answers: (status, JSON body) --------------------------------------------
 
-    def answer(self, path: str, query: str) -> tuple[int, bytes]:
-        if path == "/api/v1/state":
-            return self.state()
-        if path == "/api/v1/live":
-            since, wait = parse_live_query(query)
-            return self.live(since, wait)
-        if path == "/api/v1/channels":
-            return HTTPStatus.OK, self.channels
-        raise LookupError(f"no such endpoint {path}; expected one of {', '.join(ENDPOINTS)}")
-
-    def state(self) -> tuple[int, bytes]:
+    def state(self, request: Request | None = None) -> tuple[int, bytes]:
         batch = self.ring.latest()
         if batch is None:
             waited = (self.clock.wall_ms() - self.started_ms) / 1000
@@ -205,57 +172,14 @@ class StateAPI:
         imported, exported = totals.get(name, (0.0, 0.0))
         return {"energy_import_kwh": imported, "energy_export_kwh": exported}
 
-    def live(self, since: int, wait: float) -> tuple[int, bytes]:
-        batches = self.ring.since(since, wait)
+    def channels(self, request: Request) -> tuple[int, bytes]:
+        return HTTPStatus.OK, self.channels_json
+
+    async def live(self, request: Request) -> tuple[int, bytes]:
+        since, wait = parse_live_query(request.query)
+        if wait > 0:
+            await self.server.news(lambda: (self.ring.newest_ts() or -1) > since, wait)
+        batches = self.ring.since(since)
         newest = self.ring.newest_ts()
         head = f'{{"newest":{json.dumps(newest)},"ring_seconds":{self.ring.seconds:g},"batches":['
         return HTTPStatus.OK, head.encode() + b",".join(batches) + b"]}"
-
-
-class Handler(BaseHTTPRequestHandler):
-    """GET only; every answer is JSON."""
-
-    server_version = f"corcypower/{__version__}"
-    protocol_version = "HTTP/1.1"  # keep-alive: a poller reuses its connection
-
-    def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
-        self._respond(send_body=True)
-
-    def do_HEAD(self) -> None:  # noqa: N802
-        self._respond(send_body=False)
-
-    def _respond(self, send_body: bool) -> None:
-        parts = urlsplit(self.path)
-        try:
-            status, body = self.server.api.answer(parts.path.rstrip("/") or "/", parts.query)
-        except BadRequest as exc:
-            status, body = HTTPStatus.BAD_REQUEST, _error(str(exc))
-        except LookupError as exc:
-            status, body = HTTPStatus.NOT_FOUND, _error(str(exc))
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        if send_body:
-            self.wfile.write(body)
-
-    def _refuse(self) -> None:
-        body = _error(f"{self.command} is not allowed: the state API is read-only; use GET")
-        self.send_response(HTTPStatus.METHOD_NOT_ALLOWED)
-        self.send_header("Allow", "GET, HEAD")
-        self.send_header("Connection", "close")  # its body is not read: end the connection
-        self.close_connection = True
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse
-
-    def log_message(self, format, *args) -> None:  # noqa: A002 (the stdlib's signature)
-        log.debug("%s %s", self.address_string(), format % args)
-
-
-def _error(message: str) -> bytes:
-    return json.dumps({"error": message}).encode()

@@ -9,27 +9,97 @@ nominal mains voltage and its batches carry FLAG_VOLTAGE_FALLBACK ("nominal-volt
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
+import math
+import socket
 import threading
-import urllib.request
 from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import urlsplit
 
 from corcypower.clock import Clock
 from corcypower.live.address import RemoteVoltage
 from corcypower.settings import Channel
+from corcypower.settings.table import VOLTS
 
 log = logging.getLogger(__name__)
 
-UNUSABLE = {"flat", "no-cycles"}  # a peer's reading with these flags measured no mains
-MAX_ANSWER_BYTES = 1_000_000
+# a peer's reading with these flags measured no mains
+UNUSABLE = {"flat", "no-cycles", "below-noise", "dead-read"}
+MAX_ANSWER_BYTES = 256_000  # a state document of 16 channels is about 6 kB
+MAX_AGE_MS = 10**12  # about 30 years: beyond, the peer's clock or document is broken
 
 
-def fetch_json(url: str, timeout: float) -> dict:
-    """GET a URL and parse its JSON body; OSError or ValueError if that fails."""
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 (http only)
-        return json.loads(answer.read(MAX_ANSWER_BYTES))
+def fetch_json(url: str, timeout: float) -> Any:
+    """GET a URL and parse its JSON body, all within `timeout` seconds; OSError or ValueError.
+
+    A peer may be broken or hostile: it may trickle its answer a byte at a time (the whole
+    exchange is cut at `timeout`), send megabytes (cut at MAX_ANSWER_BYTES), nest its JSON
+    deeper than Python recurses, or send NaN and Infinity, which JSON does not have.
+    """
+    parts = urlsplit(url)
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = kind(parts.hostname, parts.port, timeout=timeout)
+    cut = threading.Event()  # set when the timer cuts the exchange
+    cutoff = threading.Timer(timeout, _cut, args=(connection, cut))
+    cutoff.start()
+    try:
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        connection.request("GET", path, headers={"Accept": "application/json"})
+        answer = connection.getresponse()
+        if answer.status != 200:
+            raise ValueError(f"HTTP {answer.status} {answer.reason[:40]}")
+        body = answer.read(MAX_ANSWER_BYTES + 1)
+        if len(body) <= MAX_ANSWER_BYTES and answer.length:  # Content-Length not reached
+            raise ValueError(f"the answer ended {answer.length} bytes short")
+    except (OSError, http.client.HTTPException) as exc:
+        if cut.is_set():  # the peer took too long
+            raise TimeoutError(f"no whole answer within {timeout:g} s") from None
+        if isinstance(exc, http.client.HTTPException):
+            raise ValueError(f"not an HTTP answer ({type(exc).__name__})") from None
+        raise
+    finally:
+        cutoff.cancel()
+        connection.close()
+    if len(body) > MAX_ANSWER_BYTES:
+        raise ValueError(f"an answer larger than {MAX_ANSWER_BYTES} bytes")
+    return parse_json(body)
+
+
+def _cut(connection: http.client.HTTPConnection, cut: threading.Event) -> None:
+    """Wake a read blocked on a peer that is too slow (shutdown does, close does not)."""
+    cut.set()
+    sock = connection.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def parse_json(body: bytes) -> Any:
+    """JSON as the standard allows it: no NaN or Infinity, no number too large for a float."""
+    try:
+        return json.loads(body, parse_constant=_not_a_number, parse_float=_finite)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def _not_a_number(name: str) -> float:
+    raise ValueError(f"{name} is not a number in JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is too large a number")
+    return value
+
+
+def _real(value: Any, low: float, high: float) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and low <= value <= high
 
 
 class RemoteVoltages:
@@ -101,24 +171,44 @@ class RemoteVoltages:
             try:
                 doc = self.fetch(url, min(2.0, self.poll_seconds))
                 self._take(url, doc, asked)
-            except (OSError, ValueError, TypeError, KeyError) as exc:
+            except (OSError, ValueError) as exc:
                 self._problem(url, f"cannot read it: {exc}")
             else:
                 if self._problems.pop(url, None):
                     log.info("remote voltage %s answers again", url)
 
-    def _take(self, url: str, doc: dict, asked: float) -> None:
-        measured = asked - float(doc["age_ms"]) / 1000  # when the peer's batch ended
-        found = {ch["name"]: ch for ch in doc["channels"]}
+    def _take(self, url: str, doc: Any, asked: float) -> None:
+        """Keep the volts of the wanted channels of one answer; ValueError if it is not a
+        state document."""
+        if not isinstance(doc, dict) or not isinstance(doc.get("channels"), list):
+            raise ValueError("not a state document (expected an object with channels)")
+        age_ms = doc.get("age_ms")
+        if not _real(age_ms, -MAX_AGE_MS, MAX_AGE_MS):
+            raise ValueError(f"age_ms = {str(age_ms)[:40]}: expected milliseconds")
+        measured = asked - max(0.0, age_ms / 1000)  # when the peer's batch ended
+        found = {
+            ch["name"]: ch
+            for ch in doc["channels"]
+            if isinstance(ch, dict) and isinstance(ch.get("name"), str)
+        }
         for remote in {r for r in self.wanted.values() if r.url == url}:
             ch = found.get(remote.channel)
             if ch is None or ch.get("kind") != "voltage" or ch.get("vrms") is None:
                 known = ", ".join(n for n, c in found.items() if c.get("kind") == "voltage")
                 raise ValueError(f"no voltage channel {remote.channel!r} there (it has: {known})")
-            if UNUSABLE & set(ch.get("flags", ())):
+            flags = ch.get("flags", [])
+            if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags):
+                raise ValueError(f"{remote.channel}.flags: expected a list of names")
+            if UNUSABLE & set(flags):
                 continue  # the peer sees no mains: let our reading go stale
+            vrms = ch["vrms"]
+            if not _real(vrms, *VOLTS):
+                raise ValueError(
+                    f"{remote.channel}.vrms = {str(vrms)[:40]}: expected volts from "
+                    f"{VOLTS[0]:g} to {VOLTS[1]:g}"
+                )
             with self._lock:
-                self.readings[(url, remote.channel)] = (float(ch["vrms"]), measured)
+                self.readings[(url, remote.channel)] = (float(vrms), measured)
 
     def _problem(self, url: str, text: str) -> None:
         if self._problems.get(url) != text:

@@ -10,6 +10,7 @@ import json
 import math
 import threading
 from collections import deque
+from collections.abc import Callable
 
 from corcypower.analysis import ChannelStats, flag_names
 
@@ -53,51 +54,45 @@ def batch_dict(ts: int, duration_ms: int, stats: list[ChannelStats]) -> dict:
 
 
 class Ring:
-    """The last `seconds` of batches, oldest first; thread-safe; readers may wait for news."""
+    """The last `seconds` of batches, oldest first; thread-safe.
+
+    `watchers` are called (with no argument, from the daemon's thread) after each batch is
+    added: the state API wakes its long polls with it.
+    """
 
     def __init__(self, seconds: float, batch_seconds: float):
         self.seconds = seconds
         # a little more than `seconds` of batches, so the window is always full
         self._items: deque[tuple[int, bytes]] = deque(maxlen=math.ceil(seconds / batch_seconds) + 4)
         self._latest: dict | None = None
-        self._cond = threading.Condition()
-        self._closed = False
+        self._lock = threading.Lock()
+        self.watchers: list[Callable[[], None]] = []
 
     def add(self, ts: int, duration_ms: int, stats: list[ChannelStats]) -> None:
         """A daemon listener: called with every batch as soon as it is analysed."""
         batch = batch_dict(ts, duration_ms, stats)
         encoded = json.dumps(batch, separators=(",", ":")).encode()
-        with self._cond:
+        with self._lock:
             self._items.append((ts, encoded))
             self._latest = batch
-            self._cond.notify_all()
+        for watcher in self.watchers:
+            watcher()
 
     def latest(self) -> dict | None:
-        with self._cond:
+        with self._lock:
             return self._latest
 
     def newest_ts(self) -> int | None:
-        with self._cond:
+        with self._lock:
             return self._items[-1][0] if self._items else None
 
-    def since(self, since_ms: int, wait_s: float = 0.0) -> list[bytes]:
-        """Encoded batches with ts > since_ms, oldest first; waits up to wait_s for one."""
-        with self._cond:
-            if wait_s > 0:
-                self._cond.wait_for(
-                    lambda: self._closed or (self._items and self._items[-1][0] > since_ms),
-                    timeout=wait_s,
-                )
-            newer = []
+    def since(self, since_ms: int) -> list[bytes]:
+        """Encoded batches with ts > since_ms, oldest first."""
+        newer = []
+        with self._lock:
             for ts, encoded in reversed(self._items):  # a poll asks for the last few: stop early
                 if ts <= since_ms:
                     break
                 newer.append(encoded)
         newer.reverse()
         return newer
-
-    def close(self) -> None:
-        """Wake every waiting reader (the daemon is stopping)."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()

@@ -37,8 +37,6 @@ class LiveServices:
         self._stop.set()
         if self.api is not None:
             self.api.close()
-        else:
-            self.ring.close()
         if self._thread is not None:
             self._thread.join(timeout=3)
 

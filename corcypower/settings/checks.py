@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
-import math
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 CIRCUITS = ("house", "solar", "fridge", "kettle", "oven", "washer", "lighting", "standby", "none")
 
 
+SHOWN_CHARS = 60  # an error message stays one readable line, whatever the value
+
+
 def show(value: Any) -> str:
-    """A value as it is written in TOML, for error messages."""
+    """A value as it is written in TOML, on one line and shortened, for error messages."""
     if isinstance(value, bool):
-        return "true" if value else "false"
-    # a string as TOML (and JSON) write it: quoted, a newline as \n, so errors stay one line
-    return repr(value) if not isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        text = "true" if value else "false"
+    elif isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)  # quoted, newlines escaped, as in TOML
+    elif isinstance(value, list | dict):
+        text = _show_container(value)
+    else:
+        text = repr(value)  # nan and inf are spelled as in TOML
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
+
+
+def _show_container(value: list | dict) -> str:
+    try:
+        return repr(value)
+    except RecursionError:  # nested deeper than repr goes
+        return "[...]" if isinstance(value, list) else "{...}"
 
 
 class Invalid(ValueError):
@@ -35,35 +51,19 @@ def choice(*options: Any) -> Callable[[Any], Any]:
     return check
 
 
-def number(low: float | None = None, high: float | None = None, integer: bool = False):
-    kind = "a whole number" if integer else "a number"
-    bounds = (
-        f" from {low} to {high}"
-        if low is not None and high is not None
-        else f" >= {low}"
-        if low is not None
-        else ""
-    )
+def number(low: float, high: float, integer: bool = False) -> Callable[[Any], Any]:
+    """A number from `low` to `high`: every number setting is finite and bounded."""
+    expected = f"expected {'a whole number' if integer else 'a number'} from {low} to {high}"
 
     def check(value: Any) -> Any:
         ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
         if isinstance(value, bool) or not ok_type:
-            raise Invalid(f"expected {kind}{bounds}")
-        if (
-            not math.isfinite(value)
-            or (low is not None and value < low)
-            or (high is not None and value > high)
-        ):
-            raise Invalid(f"expected {kind}{bounds}")  # NaN compares false: refused here too
+            raise Invalid(expected)
+        if not low <= value <= high:  # also false for nan
+            raise Invalid(expected)
         return value if integer else float(value)
 
     return check
-
-
-def positive(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise Invalid("expected a number > 0")
-    return float(value)
 
 
 def boolean(value: Any) -> bool:
@@ -104,11 +104,16 @@ def log_level(value: Any) -> str:
 def origins(value: Any) -> list[str]:
     """Websocket origins as a browser sends them: host:port (the port is part of an origin)."""
     ok = isinstance(value, list) and all(
-        isinstance(v, str) and re.fullmatch(r"[^\s/:]+:\d{1,5}|\*", v) for v in value
+        isinstance(v, str) and (v == "*" or _host_port(v)) for v in value
     )
     if not ok:
         raise Invalid('expected a list of "host:port", e.g. ["192.168.1.20:5006", "pi.local:5006"]')
     return list(value)
+
+
+def _host_port(text: str) -> bool:
+    match = re.fullmatch(r"[^\s/:]+:(\d{1,5})", text)
+    return match is not None and 1 <= int(match[1]) <= 65535
 
 
 def name_list(value: Any) -> list[str]:
@@ -131,9 +136,42 @@ URL = re.compile(r"https?://[^\s/]+(/\S*)?")
 
 
 def http_url(value: Any) -> str:
+    expected = 'expected a URL such as "http://127.0.0.1:8070", with a port from 1 to 65535'
     if not isinstance(value, str) or not URL.fullmatch(value):
-        raise Invalid('expected a URL such as "http://127.0.0.1:8070"')
+        raise Invalid(expected)
+    try:
+        port = urlsplit(value).port  # raises on a port that is not a number from 0 to 65535
+    except ValueError:
+        raise Invalid(expected) from None
+    if port == 0:
+        raise Invalid(expected)
     return value.rstrip("/")
+
+
+HOST_NAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}\.?)*")
+
+
+def host_names(value: Any) -> list[str]:
+    """Host names or IP addresses as clients write them in URLs (no port), or "*" for any."""
+    ok = isinstance(value, list) and all(
+        isinstance(v, str) and (v == "*" or HOST_NAME.fullmatch(v) or _ip_address(v)) for v in value
+    )
+    if not ok:
+        raise Invalid(
+            'expected a list of host names or addresses, e.g. ["house-pi.lan", "192.168.1.20"]'
+        )
+    return [
+        str(ipaddress.ip_address(v.strip("[]"))) if _ip_address(v) else v.lower().rstrip(".")
+        for v in value
+    ]
+
+
+def _ip_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def point_name(value: Any) -> str:

@@ -9,6 +9,7 @@ the key, the bad value and what was expected.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import tomllib
@@ -29,11 +30,14 @@ from corcypower.settings.table import (
     REQUIRED_CHANNEL_KEYS,
     SETTING_BY_NAME,
     SETTINGS,
+    VOLTS,
 )
 
 DEFAULT_CONFIG_PATH = Path("/etc/corcypower/config.toml")
 ENV_VAR = "CORCYPOWER_CONFIG"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+BARE_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+MAX_CONFIG_BYTES = 1_000_000  # a real config is a few kB
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class Channel:
     )
     phase_deg: float = 0.0
     invert: bool = False
+    noise_counts: float | None = None  # measured noise (counts RMS); None: estimated
     # another device's voltage (then `voltage` is the nominal one used while it is stale)
     remote_voltage: RemoteVoltage | None = None
 
@@ -71,6 +76,7 @@ class Config:
         self.values = values
         self.channels = channels
         self.source = source
+        self._replayed_chip: str | None = None
         # the [[alerts]] tables, keys checked (corcypower.alerts.rules makes them rules)
         self.alerts = alerts or []
 
@@ -84,9 +90,29 @@ class Config:
 
     @property
     def chip_model(self) -> str:
-        """The chip's wire format: the real chip, or the one the emulator behaves as."""
+        """The chip's wire format: the real chip, or the one the emulator behaves as (by
+        default the chip of the capture it replays: an MCP3008 capture replayed as an
+        MCP3208 would read 16 times the power)."""
         chip = self["adc.chip"]
-        return self["emulator.chip"] if chip == "emulated" else chip
+        if chip != "emulated":
+            return chip
+        if self["emulator.chip"] is not None:
+            return self["emulator.chip"]
+        source = self["emulator.source"]
+        if source == "household":
+            return "mcp3208"
+        if self._replayed_chip is None:
+            from corcypower.capture import read_chip
+            from corcypower.errors import CaptureFormatError
+
+            try:
+                self._replayed_chip = read_chip(source)
+            except CaptureFormatError as exc:
+                why = str(exc).removeprefix(f"{source}: ")
+                raise ConfigError(
+                    f"{self.where}: [emulator] source = {show(source)}: {why}"
+                ) from None
+        return self._replayed_chip
 
     @property
     def spi_clock_hz(self) -> int:
@@ -144,13 +170,19 @@ def load(path: str | os.PathLike | None = None) -> Config:
     if source is None:
         return from_dict({}, None)
     try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
+        with source.open("rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{source}: larger than {MAX_CONFIG_BYTES} bytes: not a config file")
+        data = tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{source}: no such config file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{source}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per level of nesting
+        raise ConfigError(f"{source}: arrays or tables nested too deeply for a config") from None
     return from_dict(data, source)
 
 
@@ -175,6 +207,8 @@ def from_dict(data: dict[str, Any], source: Path | None = None) -> Config:
         raw_channels if raw_channels is not None else DEFAULT_CHANNELS, values, where
     )
     config = Config(values, channels, source, _alerts(raw_alerts, where))
+    if values["adc.sample_rate_hz"] is None:
+        values["adc.sample_rate_hz"] = auto_sample_rate(config)
     _check_rate(config, where)
     return config
 
@@ -191,14 +225,26 @@ def _flatten(data: dict[str, Any], prefix: str = ""):
 
 def _show_key(name: str) -> str:
     section, _, key = name.rpartition(".")
-    return f"[{section}] {key}" if section else key
+    return f"[{_bare(section)}] {_bare(key)}" if section else _bare(key)
+
+
+def _bare(key: str) -> str:
+    """A key as written in TOML: bare if it can be, else quoted (and cut short)."""
+    return key if BARE_KEY.fullmatch(key) else show(key)
 
 
 def _suggest(name: str, known) -> str:
+    """The closest known key; else the keys of its section; else the sections (not all ~90
+    keys: an error stays a line one can read)."""
     close = difflib.get_close_matches(name, list(known), n=1)
     if close:
         return f" (did you mean {_show_key(close[0])}?)"
-    return "; known keys: " + ", ".join(_show_key(k) for k in known)
+    section = name.rpartition(".")[0]
+    same = [k for k in known if k.rpartition(".")[0] == section]
+    if same:
+        return "; known keys: " + ", ".join(_show_key(k) for k in same)
+    sections = dict.fromkeys(f"[{k.rpartition('.')[0]}]" for k in known if "." in k)
+    return "; known sections: " + ", ".join(sections)
 
 
 def _tables(
@@ -214,7 +260,9 @@ def _tables(
         for key, value in given.items():
             setting = table.get(key)
             if setting is None:
-                raise ConfigError(f"{where}: {label}: unknown key {key}{_suggest(key, table)}")
+                raise ConfigError(
+                    f"{where}: {label}: unknown key {_bare(key)}{_suggest(key, table)}"
+                )
             try:
                 entry[key] = setting.check(value)
             except Invalid as exc:
@@ -296,8 +344,10 @@ def _voltage(entry, voltage_channels, values, where, label) -> str | float | Non
             f"{where}: {label}.voltage = {show(value)}: expected a voltage channel's name or volts"
         )
     if isinstance(value, int | float):
-        if not 1 <= value <= 1000:
-            raise ConfigError(f"{where}: {label}.voltage = {value}: expected volts from 1 to 1000")
+        if not VOLTS[0] <= value <= VOLTS[1]:  # also false for nan
+            raise ConfigError(
+                f"{where}: {label}.voltage = {show(value)}: expected volts from {VOLTS[0]:g} to {VOLTS[1]:g}"
+            )
         return float(value)
     if not isinstance(value, str):
         raise ConfigError(
@@ -307,15 +357,15 @@ def _voltage(entry, voltage_channels, values, where, label) -> str | float | Non
         try:
             return remote_address.parse(value)
         except ValueError as exc:
-            raise ConfigError(f'{where}: {label}.voltage = "{value}": {exc}') from None
+            raise ConfigError(f"{where}: {label}.voltage = {show(value)}: {exc}") from None
     if value not in voltage_channels:
         known = ", ".join(f'"{n}"' for n in voltage_channels) or "none configured"
         raise ConfigError(
-            f'{where}: {label}.voltage = "{value}": expected the name of a voltage channel ({known}) or a number of volts'
+            f"{where}: {label}.voltage = {show(value)}: expected the name of a voltage channel ({known}) or a number of volts"
         )
     if voltage_channels[value]["cs"] != entry["cs"]:
         raise ConfigError(
-            f'{where}: {label}.voltage = "{value}": that voltage channel is on chip select '
+            f"{where}: {label}.voltage = {show(value)}: that voltage channel is on chip select "
             f"{voltage_channels[value]['cs']}, this current channel on {entry['cs']}; a current and "
             "its voltage must be on the same chip to be sampled together"
         )
@@ -324,6 +374,19 @@ def _voltage(entry, voltage_channels, values, where, label) -> str | float | Non
 
 FRAME_BITS = 24
 MIN_GAP_S = 2e-6  # chip-select high time plus the controller's gap between transfers
+# The default rate (docs/measurement.md, "Sample rate"): 8 kHz per channel halves P's spread
+# on dimmers and switch-mode loads against 2 kHz for a third more CPU; more channels than the
+# bus can carry at that rate share what it carries, with the kernel's 10 µs after each
+# chip-select toggle (spi.py) and 2 µs of the controller's counted
+AUTO_RATE_HZ = 8000
+AUTO_GAP_S = 12e-6
+
+
+def auto_sample_rate(config: Config) -> float:
+    """The default rate: AUTO_RATE_HZ, or what the bus carries for every channel (by 100 Hz)."""
+    per_conversion = FRAME_BITS / config.spi_clock_hz + AUTO_GAP_S
+    most = 1.0 / (per_conversion * len(config.channels))
+    return float(min(AUTO_RATE_HZ, max(200, math.floor(most / 100) * 100)))
 
 
 def frame_seconds(config: Config) -> float:

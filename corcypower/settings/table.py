@@ -12,6 +12,7 @@ from corcypower.settings.checks import (
     boolean,
     choice,
     circuit_table,
+    host_names,
     http_url,
     int_list,
     log_level,
@@ -19,7 +20,6 @@ from corcypower.settings.checks import (
     number,
     origins,
     point_name,
-    positive,
     tariff_periods,
     text,
     time_zone,
@@ -31,6 +31,13 @@ from corcypower.settings.setting import Setting
 # The SPI clock each chip is specified for at 3.3 V (datasheets, "fCLK" at VDD = 2.7 V).
 CHIP_CLOCK_HZ = {"mcp3008": 1_350_000, "mcp3208": 1_000_000}
 CHIPS = ("mcp3008", "mcp3208", "emulated")
+
+# What a real installation can have. Volts: up to the IEC "low voltage" limit, 1000 V AC,
+# under which CorcyPower measures (through an AC-AC adapter). A scale (volts or amps per
+# count) from a milliamp sensor on an MCP3208 to a 5000 A CT on an MCP3008, with room on
+# both sides: 1e-6 to 100 per count (100 A per count is 51 kA at full scale).
+VOLTS = (1.0, 1000.0)
+SCALE = (1e-6, 100.0)
 
 
 SETTINGS: list[Setting] = [
@@ -54,14 +61,14 @@ SETTINGS: list[Setting] = [
     ),
     Setting(
         "adc.sample_rate_hz",
-        2000,
-        "Samples per second of each channel (a scan reads every channel of a chip once).",
+        None,
+        "Samples per second of each channel (a scan reads every channel of a chip once). Default: 8000, or as many as the SPI bus carries for every channel (24 SPI clocks and ~12 µs a conversion): 6900 for 4 channels, 3400 for 8, 1700 for 16 on an MCP3208. Chosen by measurement: see docs/measurement.md.",
         number(200, 20_000),
     ),
     Setting(
         "adc.batch_seconds",
         0.5,
-        "Length of a batch, the unit of analysis and storage (0.5 s: 1000 samples per channel at 2000 Hz).",
+        "Length of a batch, the unit of analysis and storage; batches end on whole mains cycles, so they last this long within a cycle.",
         number(0.1, 10.0),
     ),
     Setting(
@@ -74,7 +81,7 @@ SETTINGS: list[Setting] = [
         "mains.voltage",
         230.0,
         "Nominal mains volts: used for current channels with no voltage channel (120 in North America).",
-        positive,
+        number(*VOLTS),
     ),
     Setting(
         "store.path",
@@ -114,8 +121,8 @@ SETTINGS: list[Setting] = [
     ),
     Setting(
         "emulator.chip",
-        "mcp3208",
-        'The chip the emulator behaves as when adc.chip = "emulated".',
+        None,
+        'The chip the emulator behaves as when adc.chip = "emulated": "mcp3008" or "mcp3208". Default: the capture\'s own chip when emulator.source is a capture file, else mcp3208.',
         choice("mcp3008", "mcp3208"),
     ),
     Setting(
@@ -177,6 +184,24 @@ SETTINGS: list[Setting] = [
         900.0,
         "Seconds of recent batches the daemon keeps in RAM for /api/v1/live (at least 600).",
         number(600.0, 86_400.0),
+    ),
+    Setting(
+        "api.allowed_hosts",
+        [],
+        'Host names other devices use to reach the state API besides this machine\'s own (its host name, NAME.local, localhost) and IP addresses, which always work, e.g. ["house-pi.lan"]. A request naming another host gets 421, so that no web page can read the API by pointing its own name at this machine (DNS rebinding). "*" allows any name.',
+        host_names,
+    ),
+    Setting(
+        "api.max_connections",
+        512,
+        "Connections the state API holds open at most (each needs an open file: LimitNOFILE). At the cap, the one that has waited longest without sending a whole request is closed to make room; when all are in a request, a new one gets 503.",
+        number(8, 10_000, integer=True),
+    ),
+    Setting(
+        "api.timeout_seconds",
+        10.0,
+        "Seconds a client of the state API has to send a request (from connecting, or from the previous answer on a kept-alive connection), and to take each answer; a slower one is disconnected.",
+        number(1.0, 300.0),
     ),
     Setting(
         "remote_voltage.poll_seconds",
@@ -383,7 +408,7 @@ CHANNEL_SETTINGS: list[Setting] = [
         "scale",
         None,
         "Volts (voltage) or amps (current) per ADC count, after the DC offset is removed.",
-        positive,
+        number(*SCALE),
     ),
     Setting(
         "cs",
@@ -404,6 +429,12 @@ CHANNEL_SETTINGS: list[Setting] = [
         number(-45.0, 45.0),
     ),
     Setting("invert", False, "Flip the sign: a CT clamped on backwards.", boolean),
+    Setting(
+        "noise_counts",
+        None,
+        "The input's noise in ADC counts RMS, removed in quadrature from Vrms and Irms; `corcypower calibrate CHANNEL --noise` measures it. Default: estimated from the signal itself, batch by batch.",
+        number(0.0, 100.0),
+    ),
 ]
 
 

@@ -16,7 +16,7 @@ from corcypower.adc.household import Household
 from corcypower.adc.mcp3xxx import MODELS
 from corcypower.adc.replay import Replay
 from corcypower.adc.spi import SpiTransport, open_spidev
-from corcypower.errors import SPIError
+from corcypower.errors import ConfigError, SPIError
 
 
 def config(chip="emulated", emulator=None, channels=None, **sections):
@@ -45,7 +45,8 @@ def test_one_transport_per_chip_select_on_emulated_chips(clock):
         assert isinstance(transport, SpiTransport)
         assert (transport.bus, transport.device) == (1, cs)
         assert transport.clock_hz == 1_000_000  # the MCP3208's default
-        assert transport.target_s == pytest.approx(1 / (2000 * 5))  # every channel shares the bus
+        rate = cfg["adc.sample_rate_hz"]  # 5 channels on MCP3208s: the bus carries 5500 Hz
+        assert rate == 5500 and transport.target_s == pytest.approx(1 / (rate * 5))  # shared
         transport.open()
         assert isinstance(transport.handle, EmulatedSpiDevice)
         assert transport.ioctl == transport.handle.ioctl
@@ -162,6 +163,26 @@ def test_a_replay_without_a_channel_warns_and_reads_mid_scale(clock, tmp_path, c
 
 
 def test_a_missing_capture_file_is_a_clear_error(clock, tmp_path):
-    cfg = config(emulator={"source": str(tmp_path / "gone.csv")})
-    with pytest.raises(capture.CaptureFormatError, match=r"gone\.csv: no such capture file"):
-        open_transports(cfg, clock)
+    # the chip to emulate comes from the capture's header: the config names the file at once
+    with pytest.raises(
+        ConfigError, match=r'\[emulator\] source = ".*gone\.csv": no such capture file'
+    ):
+        open_transports(config(emulator={"source": str(tmp_path / "gone.csv")}), clock)
+
+
+@pytest.mark.parametrize(
+    ("recorded", "explicit", "emulated"),
+    [
+        ("mcp3008", None, "mcp3008"),  # it once behaved as an MCP3208: 16 times the power
+        ("mcp3208", None, "mcp3208"),
+        ("mcp3008", "mcp3208", "mcp3208"),  # set explicitly, it is obeyed
+    ],
+)
+def test_the_emulator_replaying_a_capture_is_that_captures_chip(
+    tmp_path, recorded, explicit, emulated
+):
+    path = tmp_path / "c.csv"
+    write_capture(path, recorded, [1, 0], np.full((10, 2), 300), frame_us=250.0)
+    emulator = {"source": str(path)} | ({"chip": explicit} if explicit else {})
+    assert config(emulator=emulator).chip_model == emulated
+    assert config(emulator={}).chip_model == "mcp3208"  # the household: as before

@@ -189,3 +189,68 @@ def test_tools_py_is_the_same_command_line(emulated_config):
     assert "Usage: tools.py" in out.stdout
     for command in ("run", "capture", "analyze", "status", "settings"):
         assert command in out.stdout
+
+
+def test_analyze_batches_is_the_daemons_cut(emulated_config, tmp_path):
+    # 2 s of capture, batch_seconds 0.5: four batches, each starting where the one before
+    # ended, on whole cycles but for the last, which ends where the capture does (its power
+    # is the mean over its part-cycle too: the ripple of v·i moves it by up to S/(2ωT))
+    path = tmp_path / "sine.csv"
+    analytic_capture(path, seconds=2.0)
+    result = invoke("analyze", path, "--config", emulated_config(), "--json", "--batches")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    batches = out["batches"]
+    assert len(batches) == 4 and batches[0]["start_s"] == 0.0
+    for a, b in zip(batches, batches[1:], strict=False):
+        assert b["start_s"] == pytest.approx(a["start_s"] + a["duration_s"], abs=1e-12)
+    assert sum(b["duration_s"] for b in batches) == pytest.approx(2.0, abs=1e-3)
+    for k, b in enumerate(batches):
+        volts, main = b["channels"]
+        assert set(main) == set(out["channels"][1]) and main["flags"] == []
+        assert main["real_power_w"] == pytest.approx(575.0, rel=3e-3 if k < 3 else 1e-2)
+    table = invoke("analyze", path, "--config", emulated_config(), "--batches").output
+    assert "start s" in table and "mains_v" in table and table.count(" W") >= 4
+
+
+def test_analyze_takes_the_chip_from_the_capture(tmp_path):
+    # an MCP3208 capture with the defaults (an MCP3008 CT at 0.27 A per count): 16 times the
+    # current once, silently; now the scale is converted, and the difference named
+    path = tmp_path / "house.csv"
+    frame_us = 500.0
+    t = np.arange(0, 1.0, frame_us * 1e-6)
+    i = 2048 + 10.0 * np.sqrt(2) * np.sin(2 * np.pi * 50 * t) / (0.27 / 4)
+    with open(path, "w") as f:
+        capture_file.CaptureWriter(f, "mcp3208", frame_us, [0]).write(t, np.floor(i)[:, None])
+    result = CliRunner().invoke(
+        cli, ["analyze", str(path), "--json"], env={"CORCYPOWER_CONFIG": ""}
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        f"warning: {path} was recorded from an mcp3208 but <settings> says mcp3008: analysing "
+        "it as an mcp3208, every scale × 0.25"
+    ) in result.output
+    [main] = json.loads(result.output[result.output.index("{") :])["channels"]
+    assert main["irms"] == pytest.approx(10.0, rel=2e-3)
+    assert main["real_power_w"] == pytest.approx(2370.0, rel=2e-3)
+
+
+def test_analyze_flags_a_hole_late_and_a_remote_voltage_nominal(tmp_path):
+    path = tmp_path / "holed.csv"
+    frame_us = 500.0
+    t = np.arange(0, 2.0, frame_us * 1e-6)
+    t = t[(t < 0.7) | (t >= 0.75)]  # 50 ms lost
+    i = 2048 + 5.0 * np.sqrt(2) * np.sin(2 * np.pi * 50 * t) / 0.02
+    with open(path, "w") as f:
+        capture_file.CaptureWriter(f, "mcp3208", frame_us, [0]).write(t, np.floor(i)[:, None])
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[adc]\nchip = "mcp3208"\n[[channels]]\nname = "main"\nadc_channel = 0\n'
+        'kind = "current"\nscale = 0.02\nvoltage = "http://house-pi:8070/api/v1/state#mains_v"\n'
+    )
+    out = json.loads(invoke("analyze", path, "--config", config, "--json", "--batches").output)
+    flags = [b["channels"][0]["flags"] for b in out["batches"]]
+    assert flags[1] == ["late", "nominal-voltage"]  # the batch that ends at the hole
+    assert all("nominal-voltage" in f for f in flags)
+    assert out["channels"][0]["flags"] == ["late", "nominal-voltage"]
+    assert out["channels"][0]["real_power_w"] == pytest.approx(230.0 * 5.0, rel=2e-3)

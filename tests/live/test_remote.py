@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
+import time
 
 import pytest
 
@@ -12,9 +14,10 @@ from corcypower.analysis import FLAG_VOLTAGE_FALLBACK
 from corcypower.clock import FakeClock
 from corcypower.daemon import Daemon
 from corcypower.live.api import StateAPI
-from corcypower.live.remote import RemoteVoltages
+from corcypower.live.remote import RemoteVoltages, fetch_json
 from corcypower.live.ring import Ring
 from corcypower.live.service import attach
+from tests.live.helpers import HostilePeer
 
 PEER = "http://peer:8070/api/v1/state"
 
@@ -189,3 +192,87 @@ def test_the_api_and_the_database_name_the_remote_voltage(tmp_path):
 
     (main,) = channels_doc(remote_config())["channels"]
     assert main["voltage"] == "http://peer:8070/api/v1/state#mains_v"
+
+
+# --- a hostile or broken peer, over real sockets -------------------------------------------
+
+
+def http_answer(body: bytes, status: str = "200 OK") -> bytes:
+    head = f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    return head.encode() + b"Connection: close\r\n\r\n" + body
+
+
+def state_json(vrms="231.5", age_ms="300", extra="") -> bytes:
+    return (
+        f'{{"age_ms": {age_ms}, "channels": [{{"name": "mains_v", "kind": "voltage", '
+        f'"vrms": {vrms}, "flags": []{extra}}}]}}'
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "body, logged",
+    [
+        (b'{"pad": "' + b"x" * 10_000_000 + b'"}', "an answer larger than 256000 bytes"),
+        (b"[" * 100_000 + b"]" * 100_000, "JSON nested too deeply"),
+        (state_json(vrms="NaN"), "NaN is not a number in JSON"),
+        (state_json(vrms="Infinity"), "Infinity is not a number in JSON"),
+        (state_json(vrms="1e400"), "1e400 is too large a number"),
+        (state_json(vrms="5000"), "mains_v.vrms = 5000: expected volts from 1 to 1000"),
+        (state_json(vrms='"231"'), "mains_v.vrms = 231: expected volts from 1 to 1000"),
+        (state_json(age_ms="-Infinity"), "-Infinity is not a number in JSON"),
+        (state_json(age_ms="1" * 5000), "cannot read it"),
+        (state_json(age_ms="[1]"), "age_ms = [1]: expected milliseconds"),
+        (state_json(extra=', "flags": {"a": 1}'), "mains_v.flags: expected a list of names"),
+        (b'{"age_ms": 1, "channels": [1, "x", {"name": ["a"]}]}', "no voltage channel 'mains_v'"),
+        (b'{"age_ms": 1, "channels": {"mains_v": 230}}', "not a state document"),
+        (b"[1, 2]", "not a state document"),
+        (b"\xff\xfe", "cannot read it"),
+    ],
+)
+def test_a_hostile_peer_is_refused_and_the_nominal_voltage_used(caplog, body, logged):
+    peer = HostilePeer(http_answer(body))
+    try:
+        config = remote_config(f"{peer.url}#mains_v")
+        rv = RemoteVoltages(config.channels, 230.0, 1.0, 5.0, FakeClock())
+        with caplog.at_level(logging.WARNING):
+            rv.poll_once()
+    finally:
+        peer.close()
+    assert logged in caplog.text
+    assert rv.volts() == {"main": 230.0} and rv.fallback() == {"main"}
+
+
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        (http_answer(b"{}", "500 Internal Server Error"), "HTTP 500 Internal Server Error"),
+        (b"hello\r\n\r\n", "not an HTTP answer (BadStatusLine)"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{", "the answer ended 99 bytes short"),
+    ],
+)
+def test_a_broken_http_answer_is_a_clear_error(answer, expected):
+    peer = HostilePeer(answer)
+    try:
+        with pytest.raises(ValueError, match=re.escape(expected)):
+            fetch_json(peer.url, 5.0)
+    finally:
+        peer.close()
+
+
+def test_a_peer_that_trickles_its_answer_is_cut_at_the_timeout():
+    peer = HostilePeer(http_answer(state_json()), pace=0.2)  # a byte every 0.2 s: 35 s
+    try:
+        started = time.monotonic()
+        with pytest.raises(TimeoutError, match=r"no whole answer within 1 s"):
+            fetch_json(peer.url, 1.0)  # each byte comes well within the socket's timeout
+        assert time.monotonic() - started < 10
+    finally:
+        peer.close()
+
+
+def test_a_good_answer_parses():
+    peer = HostilePeer(http_answer(state_json()))
+    try:
+        assert fetch_json(peer.url, 5.0)["channels"][0]["vrms"] == 231.5
+    finally:
+        peer.close()

@@ -1,10 +1,9 @@
-"""The ring of recent batches: order, window, JSON encoding, waiting readers."""
+"""The ring of recent batches: order, window, JSON encoding, watchers."""
 
 from __future__ import annotations
 
 import json
 import math
-import threading
 
 from corcypower.live.ring import Ring, batch_dict
 from tests.live.helpers import CLIPPED, stats
@@ -50,21 +49,10 @@ def test_not_a_number_becomes_null_so_the_json_stays_valid():
     assert json.loads(ring.since(0)[0])["channels"][1]["power_factor"] is None
 
 
-def test_a_waiting_reader_wakes_when_a_batch_arrives():
+def test_watchers_are_called_after_each_batch_is_kept():
     ring = Ring(600, 0.5)
+    seen = []
+    ring.watchers.append(lambda: seen.append(ring.newest_ts()))
     ring.add(1000, 500, stats())
-    got = []
-    reader = threading.Thread(target=lambda: got.extend(ring.since(1000, wait_s=30)))
-    reader.start()
     ring.add(1500, 500, stats())
-    reader.join(timeout=10)
-    assert not reader.is_alive() and [b["ts"] for b in decoded(got)] == [1500]
-
-
-def test_closing_wakes_waiting_readers():
-    ring = Ring(600, 0.5)
-    reader = threading.Thread(target=lambda: ring.since(0, wait_s=30))
-    reader.start()
-    ring.close()
-    reader.join(timeout=10)
-    assert not reader.is_alive()
+    assert seen == [1000, 1500]

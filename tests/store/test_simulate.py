@@ -13,7 +13,7 @@ from corcypower.store.simulate import local_seconds, simulate
 from tests.store.conftest import T0
 
 HOUSE = {
-    "adc": {"chip": "emulated"},
+    "adc": {"chip": "emulated", "sample_rate_hz": 2000},
     "emulator": {"chip": "mcp3208", "seed": 3},
     "channels": [
         {"name": "mains_v", "adc_channel": 1, "kind": "voltage", "scale": 0.25},

@@ -6,10 +6,13 @@ acquisition, so the right scale and phase are known in closed form.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import stat
 import tomllib
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -58,9 +61,7 @@ def test_scale_from_amps():
     proposal, notes = cal.propose_scale(main, cal.stats_of(cfg, main, batches), 5.0, "A")
     assert proposal.key == "scale" and proposal.old == 0.025 and not notes
     assert proposal.new == pytest.approx(I_TRUE, rel=lsb_bound(5.0 / I_TRUE))
-    assert (
-        "reference 5 A: scale 0.025 → 0.0199" in proposal.explain and "(-20.0" in proposal.explain
-    )
+    assert "reference 5 A: scale 0.025 → 0.02" in proposal.explain and "(-20.0" in proposal.explain
 
 
 def test_scale_from_volts():
@@ -150,12 +151,63 @@ def test_units_must_fit_the_channel():
         cal.propose_scale(cfg.channel("mains_v"), [], 1.0, "W")
     with pytest.raises(cal.CalibrationError, match="current channel: give the reference in A"):
         cal.propose_scale(cfg.channel("main"), [], 1.0, "V")
-    with pytest.raises(cal.CalibrationError, match="expected a reading > 0"):
+    with pytest.raises(cal.CalibrationError, match="expected a meter's reading above 0"):
         cal.propose_scale(cfg.channel("main"), [], 0.0, "A")
     with pytest.raises(ConfigError, match="no channel named 'mian'.*mains_v, main"):
         cfg.channel("mian")
     assert cal.default_unit(cfg.channel("main")) == "A"
     assert cal.default_unit(cfg.channel("mains_v")) == "V"
+
+
+@pytest.mark.parametrize(
+    "reference, unit, expected",
+    [
+        (math.inf, "A", "--reference inf: expected a meter's reading above 0 and at most 10000 A"),
+        (math.nan, "A", "--reference nan: expected a meter's reading above 0"),
+        (-5.0, "A", "--reference -5: expected a meter's reading above 0"),
+        (1e308, "A", "at most 10000 A (the largest CT clamps measure a few thousand amps)"),
+        (1e308, "W", "at most 1e+07 W (1000 V times 10000 A)"),
+        (5000.0, "V", "at most 1000 V (mains measured through an AC-AC adapter is low voltage"),
+    ],
+)
+def test_an_implausible_reference_is_refused_with_the_reason(reference, unit, expected):
+    """Before: --reference inf wrote scale = inf, and 1e308 wrote 6.4e306."""
+    cfg, batches = measure(config(), MAINS, Wave(5.0, 50.0))
+    ch = cfg.channel("mains_v" if unit == "V" else "main")
+    with pytest.raises(cal.CalibrationError) as info:
+        cal.propose_scale(ch, cal.stats_of(cfg, ch, batches), reference, unit)
+    assert expected in str(info.value)
+
+
+def test_a_scale_no_real_sensor_has_is_refused_and_a_large_change_noted():
+    cfg, batches = measure(config(), MAINS, Wave(5.0, 50.0))
+    main = cfg.channel("main")
+    stats = cal.stats_of(cfg, main, batches)
+    with pytest.raises(cal.CalibrationError) as info:
+        cal.propose_scale(main, stats, 1e-5, "A")  # 5 A read as 10 µA: 4e-8 A per count
+    assert re.fullmatch(
+        r"main: 1e-05 A against the 6\.2\d* A measured gives scale = 3\.9\d*e-08, outside the "
+        r"1e-06 to 100 A per count a real sensor has: check that the reference is in A \(not mA "
+        r"or kA\) and measures this channel's wire; nothing written",
+        str(info.value),
+    )
+    proposal, notes = cal.propose_scale(main, stats, 500.0, "A")  # 100 times the 5 A it carries
+    assert proposal.new == pytest.approx(100 * I_TRUE, rel=0.01)
+    assert notes == [
+        "the new scale is 80 times the old one: make sure the reference is in A (not mA or kA)"
+        " and measures this channel's wire"
+    ]
+
+
+def test_the_command_refuses_an_infinite_reference_and_writes_nothing(emulated_config):
+    path = emulated_config()
+    before = path.read_text()
+    for reference in ("inf", "1e308", "nan"):
+        result = invoke("main", "--reference", reference, "--seconds", 1, "--config", path, "-y")
+        assert result.exit_code == 1, result.output
+        assert f"--reference {reference.replace('1e308', '1e+308')}: expected" in result.output
+        assert "Traceback" not in result.output
+    assert path.read_text() == before
 
 
 # --- writing the config --------------------------------------------------------------------
@@ -273,3 +325,38 @@ def test_every_option_is_documented(command):
         for opt in param.opts:
             if opt.startswith("--") and opt != "--config":
                 assert f"`{opt}" in docs, f"{command} {opt} is not in docs/pi.md"
+
+
+# --- noise ------------------------------------------------------------------------------------
+
+
+def test_noise_is_measured_with_nothing_on_the_input():
+    # a CT on a circuit drawing nothing, with 1.5 counts of noise on its input (and the
+    # chip's truncation, 1/12 count²): noise_counts is their RMS
+    rng = np.random.default_rng(1)
+    quiet = pin_volts({1: (MAINS, V_TRUE, BIAS), 0: (None, I_TRUE, BIAS)}, bits=12)
+
+    def pins(channels, times):
+        noise = np.where(channels == 0, 1.5 * rng.standard_normal(len(times)), 0.0)
+        return quiet(channels, times) + noise * 3.3 / 4096
+
+    cfg, batches = acquire(config(), {0: pins}, 6)
+    proposal = cal.measure_noise(cfg, cfg.channel("main"), batches)
+    assert proposal.key == "noise_counts"
+    assert proposal.new == pytest.approx(np.sqrt(1.5**2 + 1 / 12), rel=0.08)
+    assert "noise" in proposal.explain and "counts RMS" in proposal.explain
+
+
+def test_noise_is_refused_while_something_draws_current():
+    cfg, batches = measure(config(), MAINS, Wave(2.0, 50.0))
+    with pytest.raises(cal.CalibrationError, match="above its noise.*switch off what the circuit"):
+        cal.measure_noise(cfg, cfg.channel("main"), batches)
+
+
+def test_the_command_writes_noise_counts(emulated_config):
+    # the emulated household's "none" circuit: a CT on nothing, with the board's half LSB
+    path = emulated_config({"emulator": 'circuits = { main = "none" }'})
+    result = invoke("main", "--noise", "--seconds", 1, "--yes", "--config", path)
+    assert result.exit_code == 0, result.output
+    noise = settings.load(path).channel("main").noise_counts
+    assert noise == pytest.approx(np.sqrt(0.25 + 1 / 12), rel=0.15)

@@ -308,7 +308,18 @@ def test_flag_names():
     assert flag_names(0) == []
     assert flag_names(FLAG_CLIPPED | FLAG_NO_CYCLES) == ["clipped", "no-cycles"]
     assert flag_names(FLAG_FLAT) == ["flat"]
-    assert set(FLAG_NAMES.values()) == {"clipped", "flat", "late", "no-cycles", "nominal-voltage"}
+    # the bits of every power.db keep their meaning; new flags take new bits
+    assert FLAG_NAMES == {
+        1: "clipped",
+        2: "flat",
+        4: "late",
+        8: "no-cycles",
+        16: "nominal-voltage",
+        32: "below-noise",
+        64: "voltage-clipped",
+        128: "voltage-below-noise",
+        256: "dead-read",
+    }
 
 
 # --- end to end: emulated chip → SPI transport → acquisition → analysis -------------------
@@ -324,7 +335,11 @@ def test_end_to_end_60_hz_on_an_emulated_mcp3208():
         {"name": "load", "adc_channel": 5, "kind": "current", "scale": 0.01, "voltage": "mains_v"},
     ]
     config, batches = acquire(
-        {"adc": {"chip": "mcp3208"}, "mains": {"frequency_hz": 60}, "channels": channels},
+        {
+            "adc": {"chip": "mcp3208", "sample_rate_hz": 2000},
+            "mains": {"frequency_hz": 60},
+            "channels": channels,
+        },
         {0: pin_volts({3: (v, 0.1, 2048.3), 5: (i, 0.01, 2047.6)}, bits=12)},
     )
     bound = power_bound(1200.0, 1200.0)

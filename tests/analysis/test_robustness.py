@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from corcypower.analysis import (
+    FLAG_BELOW_NOISE,
     FLAG_CLIPPED,
     FLAG_FLAT,
     FLAG_NO_CYCLES,
+    FLAG_VOLTAGE_BELOW_NOISE,
     Samples,
     analyze,
     cycle_weights,
@@ -27,17 +29,16 @@ from tests.analysis_signals import (
     UNQUANTISED,
     Input,
     Wave,
-    acquire,
     assert_power,
     by_name,
     current,
     lsb_bound,
-    pin_volts,
     power_bound,
     real_power,
     rel,
     scan,
     turns,
+    two_chips,
     voltage,
 )
 
@@ -141,26 +142,7 @@ def test_two_emulated_chips_end_to_end():
     # voltage and a current channel; quantised, so the LSB bounds apply.
     v, i, _ = pair(hz=49.9)
     v2, i2 = Wave(231.0, 49.9, v.phase_deg), Wave(4.0, 49.9, v.phase_deg + 170.0)
-    channels = [
-        {"name": "v", "adc_channel": 0, "kind": "voltage", "scale": 0.25},
-        {"name": "i", "adc_channel": 1, "kind": "current", "scale": 0.02, "voltage": "v"},
-        {"name": "v2", "adc_channel": 0, "kind": "voltage", "scale": 0.25, "cs": 1},
-        {
-            "name": "i2",
-            "adc_channel": 4,
-            "kind": "current",
-            "scale": 0.01,
-            "cs": 1,
-            "voltage": "v2",
-        },
-    ]
-    config, batches = acquire(
-        {"adc": {"chip": "mcp3208"}, "channels": channels},
-        {
-            0: pin_volts({0: (v, 0.25, 2048.0), 1: (i, 0.02, 2048.0)}, bits=12),
-            1: pin_volts({0: (v2, 0.25, 2040.0), 4: (i2, 0.01, 2050.0)}, bits=12),
-        },
-    )
+    config, batches = two_chips(v, i, v2, i2, batches=2)
     for batch in batches:
         r = {s.name: s for s in analyze(config.channels, batch.samples, MCP3208, 50.0)}
         for vn, iname, vw, iw, scale in (("v", "i", v, i, 0.02), ("v2", "i2", v2, i2, 0.01)):
@@ -200,16 +182,17 @@ def test_flat_is_a_spread_of_at_most_one_count(spread, flat):
 
 
 def test_a_flat_voltage_has_no_cycles_and_its_currents_no_power():
-    # The AC adapter unplugged: the voltage input sits at its bias. It has no cycles and no
-    # frequency; its current channels still measure Irms (over whole nominal cycles, exact
-    # here at 50 Hz), but their power is unknown, not zero, so it is None; nothing raises.
+    # The AC adapter unplugged: the voltage input sits at its bias, within its noise. It has
+    # no cycles, no frequency, and reads 0 V; its current channels still measure Irms (over
+    # whole cycles of their own fundamental, exact here at 50 Hz), but their power is
+    # unknown, not zero, so it is None; they say why; nothing raises.
     i = Wave(10.0, 50.0, -30.0)
     inputs = [Input(voltage(), None, 2048.0), Input(current(), i, 2048.0)]
     for noise, flat in ((0.0, FLAG_FLAT), (1.0, 0)):  # exactly flat, or noisy by a few counts
         r = by_name(inputs, scan(inputs, bits=12, noise_lsb=noise))
-        assert r["v"].flags == FLAG_NO_CYCLES | flat
-        assert r["v"].frequency_hz is None and r["v"].vrms < 2 * 0.25  # 1 count of noise
-        assert r["i"].flags == FLAG_NO_CYCLES
+        assert r["v"].flags == FLAG_NO_CYCLES | FLAG_BELOW_NOISE | flat
+        assert r["v"].frequency_hz is None and r["v"].vrms == 0.0
+        assert r["i"].flags == FLAG_NO_CYCLES | FLAG_VOLTAGE_BELOW_NOISE
         assert rel(r["i"].irms, 10.0) <= lsb_bound(500.0)
         assert r["i"].real_power_w is None and r["i"].power_factor is None
 
@@ -272,7 +255,8 @@ def test_very_short_batches_do_not_raise(n):
         assert stats.n == n
         for value in stats.as_dict().values():
             assert value is None or isinstance(value, str) or math.isfinite(value)
-    assert r["v"].flags & (FLAG_NO_CYCLES if n else FLAG_FLAT)  # < 2 cycles: no frequency
+    assert r["v"].frequency_hz is None  # < 2 cycles: no frequency (nor a no-cycles flag)
+    assert not r["v"].flags & FLAG_NO_CYCLES
     if n == 0:
         assert all(s.flags == FLAG_FLAT and s.irms is None for s in r.values())
 
@@ -340,3 +324,14 @@ def test_a_glitch_in_one_sample_does_not_lose_the_cycles():
     counts[k] += 2048
     r = by_name(inputs, {"v": Samples(samples["v"].t, counts), "i": samples["i"]})
     assert rel(r["v"].frequency_hz, 49.8) <= 1e-5 and not r["v"].flags & FLAG_NO_CYCLES
+
+
+def test_the_typical_step_is_the_median_of_all_steps():
+    # a capture whose first blocks came in fits and starts (a busy machine) still has its
+    # usual step: taken from the first scans alone it was 5 times too long, and the
+    # crossings were refused
+    from corcypower.analysis.samples import median, typical_step
+
+    t = np.concatenate([np.arange(300) * 6e-4, 0.18 + np.arange(2000) * 1.25e-4])
+    assert typical_step(t) == pytest.approx(1.25e-4)
+    assert typical_step(np.array([1.0])) == 1.0 and median([3.0, 1.0, 2.0, 10.0]) == 2.5
