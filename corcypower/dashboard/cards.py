@@ -39,6 +39,15 @@ h3 {{ font-size: 1.1em; margin: 4px 0; }}
 table {{ border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 0.9em; }}
 td, th {{ padding: 2px 8px; text-align: right; border-bottom: 1px solid #eee; }}
 td:first-child, th:first-child {{ text-align: left; }}
+.alerts ul {{ list-style: none; margin: 4px 0; padding: 0; }}
+.alerts li {{ padding: 4px 0; border-bottom: 1px solid #eee; overflow-wrap: anywhere; }}
+.alerts .active li {{ background: #fff0f0; border-left: 4px solid #c92a2a; padding: 6px 8px;
+                      margin-bottom: 4px; border-radius: 4px; }}
+.alerts .state {{ font-weight: 600; }}
+.alerts .firing .state, .alerts .active .state {{ color: #c92a2a; }}
+.alerts .resolved .state {{ color: #2b8a3e; }}
+.alerts .when, .alerts .none {{ color: #555; font-variant-numeric: tabular-nums; }}
+h4 {{ font-size: 1em; margin: 8px 0 2px; }}
 .banner {{ background: #c92a2a; color: white; padding: 8px 12px; border-radius: 6px;
            font-weight: 600; }}
 """

@@ -20,13 +20,20 @@ from bokeh.models import ColumnDataSource, CustomJS, Div, InlineStyleSheet
 from corcypower.dashboard import cards, template, touch
 from corcypower.dashboard.app import Dashboard, QueryFailed, shared
 from corcypower.dashboard.section import Section
+from corcypower.dashboard.sections.alerts import AlertsSection
 from corcypower.dashboard.sections.energy import EnergySection
 from corcypower.dashboard.sections.health import HealthSection
 from corcypower.dashboard.sections.history import HistorySection
 from corcypower.dashboard.sections.live import LiveSection
 
 # The page, top to bottom. A new section goes here (see section.py).
-SECTIONS: tuple[type[Section], ...] = (LiveSection, EnergySection, HistorySection, HealthSection)
+SECTIONS: tuple[type[Section], ...] = (
+    LiveSection,
+    AlertsSection,
+    EnergySection,
+    HistorySection,
+    HealthSection,
+)
 
 TICK_MS = 1000  # how often a tab checks that data still arrives
 REST_AFTER_MS = 5000  # the rest of the page, if the browser has not said it drew the first part

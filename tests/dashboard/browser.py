@@ -62,12 +62,13 @@ def require_browser():
 # Reading the page's Bokeh document from the browser
 LIVE_TS = "() => { const s = Bokeh.documents[0].get_model_by_name('live'); return s.data.ts.length ? s.data.ts[s.data.ts.length - 1] : 0 }"
 MODEL = "(name) => Bokeh.documents[0].get_model_by_name(name)"
-# the page once everything has been drawn: numbers, the live plot, history and energy
+# the page once everything has been drawn: numbers, the live plot, history, energy, alerts
 DRAWN = """() => { if (!window.Bokeh || !Bokeh.documents.length) return false;
   const d = Bokeh.documents[0]; const text = (n) => (d.get_model_by_name(n) || {text: ""}).text;
   const views = [...d.roots()].map(r => Bokeh.index.find_one(r)).filter(v => v != null);
   return d.is_idle && d.get_model_by_name('live').data.ts.length > 0
     && text('history_note').includes('points') && text('energy_summary').includes('measured')
+    && /firing|cannot be read/.test(text('alerts'))
     && views.every(v => v.has_finished()) }"""
 
 # Everything the page draws on canvases, recorded as it is drawn: the text, its font and the
@@ -108,10 +109,20 @@ CANVAS_TEXT = """
 })();
 """
 
-# The layout as drawn: overflow, HTML text under `min_px`, canvas text under it, and pairs of
-# canvas texts drawn over each other (in the newest frame of each canvas).
+# The layout as drawn: overflow, the right edge of the rightmost element of the page's content
+# (outside scrolling boxes, whose content may be wider: it scrolls), HTML text under `min_px`, canvas text under
+# it, and pairs of canvas texts drawn over each other (in the newest frame of each canvas).
 LAYOUT = """(min_px) => {
   const small = [];
+  let right = 0;
+  const edge = (el, clipped) => {
+    const r = el.getBoundingClientRect();
+    if (!clipped && r.width > 0 && r.height > 0) right = Math.max(right, r.right);
+    const inner = clipped || getComputedStyle(el).overflowX != "visible";
+    for (const child of [...el.children, ...(el.shadowRoot ? el.shadowRoot.children : [])])
+      edge(child, inner);
+  };
+  for (const el of document.querySelector(".corcypower").children) edge(el, false);
   const walk = (root) => {
     for (const el of root.querySelectorAll('*')) {
       if (el.shadowRoot) walk(el.shadowRoot);
@@ -142,6 +153,6 @@ LAYOUT = """(min_px) => {
       const h = Math.min(a.box[3], b.box[3]) - Math.max(a.box[1], b.box[1]);
       if (w > 0.5 && h > 0.5) overlaps.push([a.text, b.text, a.box.map(Math.round), b.box.map(Math.round)]);
     }
-  return {width: window.innerWidth, scroll_width: document.documentElement.scrollWidth,
+  return {width: window.innerWidth, scroll_width: document.documentElement.scrollWidth, right,
           small, overlaps, canvas_texts: drawn.length};
 }"""

@@ -7,12 +7,15 @@ measurement is taken once the page has drawn what it measures.
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from corcypower.alerts.engine import FIRING, RESOLVED, Event
+from corcypower.alerts.history import History
 from tests.dashboard.browser import (
     CANVAS_TEXT,
     DESKTOP_WIDTH,
@@ -27,9 +30,14 @@ from tests.dashboard.browser import (
 from tests.dashboard.helpers import simulated_db
 from tests.dashboard.processes import corcypower, write_config
 
-DAY_MS = 86_400_000
+HOUR = 3_600_000
+DAY_MS = 24 * HOUR
+PARIS = ZoneInfo("Europe/Paris")  # the time zone of write_config()
 PLOTS = ("live_plot", "use_plot", "grid_plot", "history_plot")
 MIN_TEXT_PX = 11
+# what the page's content keeps free at the right edge (the page has 8 px of padding): the
+# layout fits with room to spare, not to the pixel that one Chromium rounds another way
+EDGE_PX = 4
 HISTORY_TITLE = "() => Bokeh.documents[0].get_model_by_name('history_plot').title.text == '{text}'"
 # the history drawn covers the plot's range, within an hour at each end
 COVERED = """() => { const d = Bokeh.documents[0]; const r = d.get_model_by_name('history_plot').x_range;
@@ -57,7 +65,9 @@ def stack(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("e2e")
     config, _, port = write_config(tmp, stale=3.0)
-    simulated_db(tmp / "power.db", hours=48, end_ms=int(time.time() * 1000) - 1000)
+    now = int(time.time() * 1000)
+    simulated_db(tmp / "power.db", hours=48, end_ms=now - 1000)
+    alerts = store_alerts(tmp / "power.db", now)
     daemon = corcypower("run", "--config", str(config), cwd=tmp)
     dashboard = corcypower("dashboard", "--config", str(config), cwd=tmp)
     url = dashboard.wait_for(r"CorcyPower dashboard: (http://\S+)").group(1)
@@ -66,11 +76,59 @@ def stack(tmp_path_factory):
     with sync_playwright() as playwright:
         browser = launch(playwright)
         try:
-            yield {"browser": browser, "url": url, "daemon": daemon, "dashboard": dashboard}
+            yield {
+                "browser": browser,
+                "url": url,
+                "daemon": daemon,
+                "dashboard": dashboard,
+                "alerts": alerts,
+            }
         finally:
             browser.close()
             daemon.stop()
             dashboard.stop()
+
+
+def store_alerts(path, now: int) -> list[Event]:
+    """An alert firing for two hours, one that fired and resolved this morning, as the
+    daemon's alerts store them (this config has no [[alerts]]: the daemon leaves them be)."""
+    events = [
+        Event(
+            "kettle-left-on",
+            FIRING,
+            now - 9 * HOUR,
+            now - 9 * HOUR,
+            2100.0,
+            2000.0,
+            "main",
+            "main 2100 W, above 2000 W for 10 min",
+        ),
+        Event(
+            "kettle-left-on",
+            RESOLVED,
+            now - 8 * HOUR,
+            now - 8 * HOUR,
+            40.0,
+            2000.0,
+            "main",
+            "main 40 W, below 2000 W again",
+        ),
+        Event(
+            "night-standby",
+            FIRING,
+            now - 2 * HOUR,
+            now - 2 * HOUR - 600_000,
+            212.4,
+            150.0,
+            None,
+            "total 212 W, above 150 W for 10 min",
+        ),
+    ]
+    history = History(path)
+    for event in events:
+        history.record(event)
+    history.close()
+    return events
 
 
 def open_page(stack, width: int):
@@ -166,7 +224,7 @@ def test_dragging_the_history_with_a_mouse_pans_it_and_queries_the_new_range(pag
         "(name) => Bokeh.index.find_one(Bokeh.documents[0].get_model_by_name(name)).el.scrollIntoView({block: 'center'})",
         "history_plot",
     )
-    left, top, width, height = page.evaluate(RECT, "history_plot")
+    left, top, width, height = page.evaluate(STILL, "history_plot")  # scrolled, laid out
     x, y = left + width / 2, top + height / 2
     page.mouse.move(x, y)
     page.mouse.down()
@@ -218,10 +276,14 @@ def layout_problems(page) -> dict:
     report = page.evaluate(LAYOUT, MIN_TEXT_PX)
     return {
         "overflow": report["scroll_width"] - report["width"],
+        "past_edge": max(0.0, round(report["right"] - (report["width"] - EDGE_PX), 1)),
         "small": report["small"],
         "overlaps": report["overlaps"],
         "texts": report["canvas_texts"],
     }
+
+
+FITS = {"overflow": 0, "past_edge": 0.0, "small": [], "overlaps": [], "texts": 0}
 
 
 @pytest.mark.parametrize("width", [*PHONE_WIDTHS, DESKTOP_WIDTH])
@@ -232,17 +294,12 @@ def test_the_layout_fits_with_readable_text_and_labels_apart(stack, width):
     try:
         problems = layout_problems(page)
         assert problems["texts"] > 40  # the canvases' text was seen
-        assert problems | {"texts": 0} == {"overflow": 0, "small": [], "overlaps": [], "texts": 0}
+        assert problems | {"texts": 0} == FITS
         for label in ("week", "month", "year"):
             choose(page, "history", label, "history_main")
             choose(page, "energy", label, "energy")
             problems = layout_problems(page)
-            assert problems | {"texts": 0} == {
-                "overflow": 0,
-                "small": [],
-                "overlaps": [],
-                "texts": 0,
-            }, label
+            assert problems | {"texts": 0} == FITS, label
         assert page.errors == []
     finally:
         page.context.close()
@@ -288,6 +345,35 @@ def test_a_swipe_that_starts_on_a_plot_scrolls_the_page(stack, width):
                 pytest.fail(f"{name}: swiped {dy} from top {top}, now {where} (rect, scrollY)")
             if name != "live_plot":  # the live plot's range follows the data by itself
                 assert js_model(page, name, "[m.x_range.start, m.x_range.end]") == ranges, name
+        assert page.errors == []
+    finally:
+        page.context.close()
+
+
+def local(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, PARIS).strftime("%a %d %b %H:%M")
+
+
+def test_the_alerts_firing_are_highlighted_and_the_days_events_listed_in_local_time(stack):
+    page = open_page(stack, 390)  # on a phone
+    try:
+        kettle_fired, kettle_resolved, standby = stack["alerts"]
+        active = page.locator(".alerts .active li")
+        assert active.count() == 1
+        text = active.inner_text()
+        # since 2 h 10 min when the stack started: the page's clock has moved on since
+        assert re.match(
+            rf"night-standby firing since {local(standby.since)} \(2\.[2-9] h\): ", text
+        )
+        assert text.endswith("total 212 W, above 150 W for 10 min")
+        assert active.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 240, 240)"
+        box = active.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390 - EDGE_PX  # wrapped, not cut
+        recent = page.locator(".alerts .recent li").all_inner_texts()
+        assert recent == [
+            f"{local(e.ts)} {e.alert} {e.state}: {e.text}"
+            for e in (standby, kettle_resolved, kettle_fired)
+        ]
         assert page.errors == []
     finally:
         page.context.close()
