@@ -6,7 +6,8 @@ A week of the emulated household with three circuits on their own channels is si
 into a temporary power.db, then `corcypower run` (the emulated chip) and `corcypower
 dashboard` run on it as users run them, and headless Chromium photographs the page:
 docs/screenshot-phone.png (390 px wide, the top of the page and the energy of today) and
-docs/screenshot-desktop.png (1366 px, the whole page).
+docs/screenshot-desktop.png (1366 px, the whole page). An alert is configured, and two are
+stored as having fired today, so the alerts section shows what it looks like in use.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from corcypower import settings  # noqa: E402
+from corcypower.alerts.engine import FIRING, RESOLVED, Event  # noqa: E402
+from corcypower.alerts.history import History  # noqa: E402
 from corcypower.store.database import Database  # noqa: E402
 from corcypower.store.simulate import simulate  # noqa: E402
 from tests.dashboard.browser import DRAWN, context, launch, require_browser  # noqa: E402
@@ -36,8 +39,12 @@ PAINTED = (
 
 
 def house(tmp: Path) -> dict:
-    """The config: the emulated MCP3208, mains, the grid meter, the panels and three circuits."""
+    """The config: the emulated MCP3208, mains, the grid meter, the panels and three circuits,
+    and an alert on the house's standby."""
     return HOUSE | {
+        "alerts": [
+            {"name": "standby", "channel": "total", "above_w": 150, "for_seconds": 600},
+        ],
         "adc": {"chip": "emulated"},
         "store": {"path": str(tmp / "power.db"), "commit_seconds": 10.0},
         "api": {"port": free_port()},
@@ -50,6 +57,46 @@ def house(tmp: Path) -> dict:
     }
 
 
+def alerts(path: Path, now: int) -> None:
+    """The standby alert firing for the last three hours, and this morning's kettle left on."""
+    hour = 3_600_000
+    history = History(path)
+    for event in (
+        Event(
+            "kettle-left-on",
+            FIRING,
+            now - 7 * hour,
+            now - 7 * hour,
+            2100.0,
+            2000.0,
+            "kettle",
+            "kettle 2100 W, above 2000 W for 20 min",
+        ),
+        Event(
+            "kettle-left-on",
+            RESOLVED,
+            now - 6 * hour,
+            now - 6 * hour,
+            0.0,
+            2000.0,
+            "kettle",
+            "kettle 0 W, below 2000 W again",
+        ),
+        Event(
+            "standby",
+            FIRING,
+            now - 3 * hour,
+            now - 3 * hour - 600_000,
+            212.4,
+            150.0,
+            None,
+            "total 212 W, above 150 W for 10 min",
+        ),
+    ):
+        history.record(event)
+    history.close()
+
+
 def main() -> None:
     require_browser()
     from playwright.sync_api import sync_playwright
@@ -60,6 +107,7 @@ def main() -> None:
     history = settings.from_dict(data | {"adc": data["adc"] | {"batch_seconds": 10.0}})
     with Database(tmp / "power.db") as db:
         simulate(db, history, DAYS, end_ms=round(time.time() * 1000) - 2000)
+    alerts(tmp / "power.db", round(time.time() * 1000))
     config = tmp / "config.toml"
     # 1000 Hz: six channels sampled on a build machine shared with other work stay on time
     config.write_text(tomlkit.dumps(data | {"adc": data["adc"] | {"sample_rate_hz": 1000}}))
@@ -88,9 +136,11 @@ def main() -> None:
                 print(f"wrote {out.relative_to(REPO)}")
                 page.context.close()
             browser.close()
-    finally:
-        dashboard.stop()
-        daemon.stop()
+    finally:  # both stopped, whatever happens; a loaded machine takes its time
+        try:
+            dashboard.stop(seconds=120)
+        finally:
+            daemon.stop(seconds=120)
 
 
 if __name__ == "__main__":
