@@ -7,7 +7,7 @@ into a temporary power.db, then `corcypower run` (the emulated chip) and `corcyp
 dashboard` run on it as users run them, and headless Chromium photographs the page:
 docs/screenshot-phone.png (390 px wide, the top of the page and the energy of today) and
 docs/screenshot-desktop.png (1366 px, the whole page). An alert is configured, and two are
-stored as having fired today, so the alerts section shows what it looks like in use.
+stored as having fired (helpers.store_alerts), so the alerts section shows what it looks like in use.
 """
 
 from __future__ import annotations
@@ -23,12 +23,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from corcypower import settings  # noqa: E402
-from corcypower.alerts.engine import FIRING, RESOLVED, Event  # noqa: E402
-from corcypower.alerts.history import History  # noqa: E402
 from corcypower.store.database import Database  # noqa: E402
 from corcypower.store.simulate import simulate  # noqa: E402
 from tests.dashboard.browser import DRAWN, context, launch, require_browser  # noqa: E402
-from tests.dashboard.helpers import HOUSE, free_port  # noqa: E402
+from tests.dashboard.helpers import HOUSE, free_port, store_alerts  # noqa: E402
 from tests.dashboard.processes import corcypower  # noqa: E402
 
 DAYS = 7.0
@@ -57,46 +55,6 @@ def house(tmp: Path) -> dict:
     }
 
 
-def alerts(path: Path, now: int) -> None:
-    """The standby alert firing for the last three hours, and this morning's kettle left on."""
-    hour = 3_600_000
-    history = History(path)
-    for event in (
-        Event(
-            "kettle-left-on",
-            FIRING,
-            now - 7 * hour,
-            now - 7 * hour,
-            2100.0,
-            2000.0,
-            "kettle",
-            "kettle 2100 W, above 2000 W for 20 min",
-        ),
-        Event(
-            "kettle-left-on",
-            RESOLVED,
-            now - 6 * hour,
-            now - 6 * hour,
-            0.0,
-            2000.0,
-            "kettle",
-            "kettle 0 W, below 2000 W again",
-        ),
-        Event(
-            "standby",
-            FIRING,
-            now - 3 * hour,
-            now - 3 * hour - 600_000,
-            212.4,
-            150.0,
-            None,
-            "total 212 W, above 150 W for 10 min",
-        ),
-    ):
-        history.record(event)
-    history.close()
-
-
 def main() -> None:
     require_browser()
     from playwright.sync_api import sync_playwright
@@ -107,7 +65,7 @@ def main() -> None:
     history = settings.from_dict(data | {"adc": data["adc"] | {"batch_seconds": 10.0}})
     with Database(tmp / "power.db") as db:
         simulate(db, history, DAYS, end_ms=round(time.time() * 1000) - 2000)
-    alerts(tmp / "power.db", round(time.time() * 1000))
+    store_alerts(tmp / "power.db", round(time.time() * 1000), name="standby")
     config = tmp / "config.toml"
     # 1000 Hz: six channels sampled on a build machine shared with other work stay on time
     config.write_text(tomlkit.dumps(data | {"adc": data["adc"] | {"sample_rate_hz": 1000}}))
@@ -136,11 +94,11 @@ def main() -> None:
                 print(f"wrote {out.relative_to(REPO)}")
                 page.context.close()
             browser.close()
-    finally:  # both stopped, whatever happens; a loaded machine takes its time
+    finally:  # both stopped, whatever happens
         try:
-            dashboard.stop(seconds=120)
+            dashboard.stop()
         finally:
-            daemon.stop(seconds=120)
+            daemon.stop()
 
 
 if __name__ == "__main__":

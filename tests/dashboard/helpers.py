@@ -80,6 +80,52 @@ def simulated_db(path: Path, hours: float, end_ms: int | None = None) -> Path:
     return path
 
 
+def store_alerts(path: Path, now: int, name: str = "night-standby") -> list:
+    """Alerts in power.db as the daemon's alerts store them: a kettle left on that fired 9 h
+    before `now` and resolved an hour later, and `name` firing since 2 h 10 min (a config
+    without that [[alerts]] rule: the daemon leaves it be). The events, oldest first."""
+    from corcypower.alerts.engine import FIRING, RESOLVED, Event
+    from corcypower.alerts.history import History
+
+    hour = 3_600_000
+    kettle = ("kettle-left-on", 2000.0, "kettle")
+    events = [
+        Event(
+            kettle[0],
+            FIRING,
+            now - 9 * hour,
+            now - 9 * hour,
+            2100.0,
+            *kettle[1:],
+            "kettle 2100 W, above 2000 W for 10 min",
+        ),
+        Event(
+            kettle[0],
+            RESOLVED,
+            now - 8 * hour,
+            now - 8 * hour,
+            0.0,
+            *kettle[1:],
+            "kettle 0 W, below 2000 W again",
+        ),
+        Event(
+            name,
+            FIRING,
+            now - 2 * hour,
+            now - 2 * hour - 600_000,
+            212.4,
+            150.0,
+            None,
+            "total 212 W, above 150 W for 10 min",
+        ),
+    ]
+    history = History(path)
+    for event in events:
+        history.record(event)
+    history.close()
+    return events
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
