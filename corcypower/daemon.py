@@ -16,10 +16,12 @@ from corcypower.acquisition import Acquisition, RawBatch
 from corcypower.adc.chips import open_transports
 from corcypower.adc.mcp3xxx import MODELS
 from corcypower.analysis import FLAG_LATE, Batch, ChannelStats, Meter
-from corcypower.clock import Clock
+from corcypower.clock import Clock, Stamper
+from corcypower.errors import StoreError
 from corcypower.export import start_exporter
 from corcypower.settings import Config
 from corcypower.store.database import Database
+from corcypower.store.lock import WriterLock
 from corcypower.store.retention import Retention
 from corcypower.store.writer import Writer, last_ts, register_channels
 from corcypower.systemd import Notifier, Watchdog
@@ -126,20 +128,23 @@ class Daemon:
         self.volts: Callable[[], dict[str, float]] = dict  # remote or fallback volts by channel
         # the channels whose volts in the last volts() answer are the nominal stand-in (flagged)
         self.volts_fallback: Callable[[], Collection[str]] = frozenset
-        self.last_ts: int | None = None
+        self.stamper = Stamper()
         self.batches = 0
         self.summary = MinuteSummary(config)
+        self.lock: WriterLock | None = None
         self.db: Database | None = None
         self.writer: Writer | None = None
         self.exporter = None  # the MySQL export thread while run() runs, if [export.mysql]
-        self._clock_behind = False
         self.notifier = Notifier.from_env()  # systemd Type=notify; a no-op elsewhere
 
     def open_store(self) -> None:
-        self.db = Database(self.config.db_path)
-        ids = register_channels(
-            self.db, self.config.channels, self.config["adc.chip"], self.clock.wall_ms()
-        )
+        """Lock the database (one daemon per file), open it and register the channels."""
+        self.lock = WriterLock(self.config.db_path, "corcypower run")
+        try:
+            self.db, ids = self._open_db()
+        except BaseException:
+            self.lock.release()
+            raise
         self.writer = Writer(
             self.db,
             ids,
@@ -147,29 +152,41 @@ class Daemon:
             self.clock,
             Retention.from_config(self.config),
             self.config["store.buffer_rows"],
+            reopen=self._reopen,
         )
-        self.last_ts = last_ts(self.db)
+        self.stamper = Stamper(last_ts(self.db))
 
-    def timestamp(self, raw: RawBatch) -> int:
-        """The batch's end in ms UTC, always after the previous one.
+    def _open_db(self) -> tuple[Database, dict[str, int]]:
+        db = Database(self.config.db_path)
+        try:
+            ids = register_channels(
+                db, self.config.channels, self.config["adc.chip"], self.clock.wall_ms()
+            )
+        except BaseException:
+            db.close()
+            raise
+        return db, ids
 
-        A Pi without a clock may step its wall clock back (NTP, or a saved time ahead of the
-        real one). Rows must stay in order and inserts must not collide, so a batch is never
-        stamped before the last one: until the wall clock catches up, stamps advance by 1 ms.
-        """
-        ts = raw.end_wall_ms
-        if self.last_ts is not None and ts <= self.last_ts:
-            if not self._clock_behind:
-                log.warning(
-                    "the wall clock is %.1f s behind the last stored batch; stamping batches just after it until it catches up",
-                    (self.last_ts - ts) / 1000,
-                )
-                self._clock_behind = True
-            ts = self.last_ts + 1
-        else:
-            self._clock_behind = False
-        self.last_ts = ts
-        return ts
+    def _reopen(self) -> tuple[Database, dict[str, int]]:
+        """The writer's way to the file now at the path, after ours was deleted or replaced."""
+        if self.lock.lost():  # `rm power.db*` took the lock file too: take it again
+            self.lock.take()
+        db, ids = self._open_db()
+        self.db = db
+        return db, ids
+
+    def close_store(self) -> None:
+        """Close the database and let another writer have it (what was not flushed is not stored)."""
+        self.writer.db.close()
+        self.lock.release()
+
+    @property
+    def last_ts(self) -> int | None:
+        return self.stamper.last_ts
+
+    def timestamp(self, raw: Batch | RawBatch) -> int:
+        """The batch's end in ms UTC, always after the previous one (see clock.Stamper)."""
+        return self.stamper.stamp(raw.end, raw.end_wall_ms, raw.duration_ms)
 
     def process(self, raw: RawBatch) -> list[ChannelStats]:
         """Analyse a chunk and store the batches it completes; the last one's statistics.
@@ -244,18 +261,47 @@ class Daemon:
             self.notifier.stopping()
             acq_stop.set()
             thread.join(timeout=1.5)
-            while True:  # what was read before the stop is stored too
-                try:
-                    self.process(self.acquisition.batches.get_nowait())
-                except queue.Empty:
-                    break
-            self.writer.flush()
-            self.db.close()
-            if exporter is not None:
-                exporter.stop()  # what it had not sent waits in power.db for the next start
-            log.info(
-                "stopped after %d batches; %d rows written", self.batches, self.writer.rows_written
+            try:
+                self._store_the_rest()
+            finally:  # whatever happened above: the file is closed and the exporter stopped
+                self.close_store()
+                if exporter is not None:
+                    exporter.stop()  # what it had not sent waits in power.db for the next start
+                log.info(self._final_line())
+        if self.writer.pending:
+            raise StoreError(
+                f"{self.writer.db.path}: {len(self.writer.pending)} rows could not be stored "
+                f"({self.writer.last_error})"
             )
+
+    def _store_the_rest(self) -> None:
+        """Analyse what was read before the stop and commit it all; errors are logged, not raised."""
+        while True:
+            try:
+                raw = self.acquisition.batches.get_nowait()
+            except queue.Empty:
+                break
+            try:
+                self.process(raw)
+            except Exception:
+                log.exception("a batch read before the stop could not be analysed")
+        try:
+            self.writer.flush()
+        except Exception as exc:  # the database was taken over or replaced by a foreign file
+            self.writer.last_error = str(exc)
+            log.error("the final commit failed: %s", exc)
+
+    def _final_line(self) -> str:
+        """What happened to the rows, as it is: written, already there, lost."""
+        w = self.writer
+        line = f"stopped after {self.batches} batches; {w.rows_written} rows written"
+        if w.rows_skipped:
+            line += f"; {w.rows_skipped} rows already stored by another writer"
+        if w.rows_dropped:
+            line += f"; {w.rows_dropped} rows dropped while the database was unwritable"
+        if w.pending:
+            line += f"; {len(w.pending)} rows NOT stored ({w.last_error})"
+        return line
 
 
 def install_signal_handlers(stop: threading.Event) -> None:

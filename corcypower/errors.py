@@ -25,5 +25,13 @@ class ExportError(CorcyPowerError, RuntimeError):
     """The central MySQL/MariaDB cannot be reached or written; the message says what to check."""
 
 
+class DatabaseBusy(StoreError):
+    """Another process (a daemon, an import) holds the database's writer lock."""
+
+
+class ForeignDatabase(StoreError):
+    """The file at the database's path is not CorcyPower's, or comes from a newer version."""
+
+
 class DeliveryError(CorcyPowerError, OSError):
     """A notification could not be delivered; the message says where and why."""

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import sqlite3
 import subprocess
 import sys
+import threading
+
+import numpy as np
+import pytest
 
 from corcypower import settings
 from corcypower.analysis import FLAG_LATE
 from corcypower.clock import FakeClock
 from corcypower.daemon import Daemon, MinuteSummary
+from corcypower.errors import DatabaseBusy, ForeignDatabase, StoreError
+from corcypower.store.batches import Batches
+from corcypower.store.database import Database
+from corcypower.store.lock import WriterLock
+from corcypower.store.retention import Retention
+from corcypower.store.writer import register_channels, write_rows
 
 
 def start(emulated_config, sections=None):
@@ -57,29 +69,50 @@ def test_commits_come_every_commit_seconds(emulated_config):
     assert daemon.writer.due()
 
 
-def test_wall_clock_stepping_back_keeps_rows_in_order(emulated_config):
+def test_wall_clock_stepping_back_keeps_rows_in_order_half_a_batch_apart(
+    emulated_config, monkeypatch
+):
+    """A step back that holds: stamps advance by half a batch, never 1 ms, until caught up."""
+    monkeypatch.setattr("corcypower.clock.ACCEPT_STEP_AFTER_S", 2.0)  # believed after 4 batches
     daemon, clock = start(emulated_config)
     stamps, durations = [], []
     daemon.listeners.append(
         lambda ts, duration, stats: (stamps.append(ts), durations.append(duration))
     )
     run_batches(daemon, 4)
-    before = daemon.last_ts
-    clock.step_wall(-3_600_000)  # NTP steps the clock back an hour
-    run_batches(daemon, 6)
+    clock.step_wall(-5_000)  # NTP steps the clock back 5 s
+    run_batches(daemon, 4 + 2 * 10 + 4)  # probation, then 5 s absorbed in 10 s, then steady
     daemon.writer.flush()
-    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)  # in acquisition order
-    assert stamps[stamps.index(before) + 1] == before + 1
+    assert stamps == sorted(set(stamps))  # in acquisition order, none repeated
+    spacing = np.diff(stamps)
+    assert spacing.min() >= 249 and spacing.max() <= 501, spacing  # (ms rounding)
+    assert 499 <= spacing[-1] <= 501 and clock.wall_ms() - 1000 < stamps[-1] <= clock.wall_ms()
     stored = rows(daemon, "SELECT count(*), sum(duration_ms) FROM batch WHERE channel_id = 1")
     assert stored[0] == (len(stamps), sum(durations))  # every batch stored, durations intact
     assert rows(daemon, "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_a_brief_forward_jump_of_the_wall_clock_dates_nothing_in_the_future(emulated_config):
+    """+1 day for 6 s (a bad NTP answer) used to stamp every later batch 1 ms after tomorrow."""
+    daemon, clock = start(emulated_config)
+    true_start = clock.wall_ms()
+    run_batches(daemon, 4)
+    clock.step_wall(86_400_000)
+    run_batches(daemon, 12)
+    clock.step_wall(-86_400_000)
+    run_batches(daemon, 6)
+    daemon.writer.flush()
+    stamps = [ts for (ts,) in rows(daemon, "SELECT DISTINCT ts FROM batch ORDER BY ts")]
+    assert max(stamps) <= clock.wall_ms() and min(stamps) > true_start
+    assert set(np.diff(stamps).tolist()) <= {499, 500, 501}  # neither a gap nor a squeeze
+    assert rows(daemon, "SELECT count(*) FROM gaps") == [(0,)]
 
 
 def test_a_database_from_the_future_is_continued_not_overwritten(emulated_config):
     daemon, clock = start(emulated_config)
     run_batches(daemon, 2)
     daemon.writer.flush()
-    daemon.db.close()
+    daemon.close_store()
     clock.step_wall(-86_400_000)  # rebooted with the clock a day behind
     again = Daemon(daemon.config, clock)
     again.open_store()
@@ -121,3 +154,114 @@ def test_the_daemon_imports_neither_pandas_nor_bokeh():
     code = "import sys, corcypower.daemon, corcypower.cli; print(sorted(m for m in ('pandas', 'bokeh') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --- the database under the daemon: deleted, replaced, failing --------------------------
+
+
+def db_files(daemon):
+    return sorted(daemon.config.db_path.parent.glob("power.db*"))
+
+
+def test_a_deleted_database_is_recreated_with_the_rows_not_yet_committed(emulated_config, caplog):
+    """`rm power.db*` while it ran: it used to go on writing into the deleted file, silently."""
+    daemon, _ = start(emulated_config)
+    run_batches(daemon, 4)
+    assert daemon.writer.flush()
+    committed = daemon.writer.rows_written
+    for path in db_files(daemon):
+        path.unlink()  # the database, its WAL and shared memory, and the lock file
+    run_batches(daemon, 6)
+    pending = len(daemon.writer.pending)
+    assert daemon.writer.flush()
+    assert f"{daemon.config.db_path} was deleted while the daemon was running" in caplog.text
+    assert [r.levelname for r in caplog.records if "was deleted" in r.getMessage()] == ["ERROR"]
+    assert rows(daemon, "SELECT count(*) FROM batch") == [(pending,)]
+    assert rows(daemon, "SELECT name FROM channel ORDER BY id") == [("mains_v",), ("main",)]
+    assert daemon.writer.rows_written == committed + pending
+    with pytest.raises(DatabaseBusy, match=f"pid {os.getpid()}"):  # the lock is held again
+        WriterLock(daemon.config.db_path, "a second daemon")
+
+
+def test_a_database_replaced_by_another_is_written_with_its_own_channel_ids(emulated_config):
+    daemon, _ = start(emulated_config)
+    run_batches(daemon, 2)
+    assert daemon.writer.flush()
+    other = daemon.config.db_path.with_name("other.db")
+    with Database(other) as db:  # its channels registered in another order: other ids
+        register_channels(db, daemon.config.channels[::-1], "emulated", 0)
+    os.replace(other, daemon.config.db_path)
+    run_batches(daemon, 3)
+    pending = len(daemon.writer.pending)
+    assert daemon.writer.flush()
+    by_name = rows(
+        daemon,
+        "SELECT c.name, count(*) FROM batch b JOIN channel c ON c.id = b.channel_id GROUP BY c.name",
+    )
+    assert sorted(by_name) == [("main", pending // 2), ("mains_v", pending // 2)]
+    assert rows(daemon, "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_a_database_replaced_by_a_foreign_file_stops_the_daemon(emulated_config):
+    daemon, _ = start(emulated_config)
+    run_batches(daemon, 2)
+    daemon.writer.flush()
+    daemon.config.db_path.unlink()
+    with sqlite3.connect(daemon.config.db_path) as conn:
+        conn.execute("CREATE TABLE notes (text)")
+    run_batches(daemon, 2)
+    with pytest.raises(ForeignDatabase, match="not a CorcyPower database"):
+        daemon.writer.flush()
+    assert daemon.writer.pending  # still in memory, for the final line to count
+
+
+def test_any_error_in_a_commit_keeps_the_rows(emulated_config, monkeypatch, caplog):
+    """Writer.flush caught only sqlite3.Error; anything else escaped, rows and all."""
+    daemon, _ = start(emulated_config)
+    run_batches(daemon, 3)
+    real_write = daemon.writer._write
+    monkeypatch.setattr(daemon.writer, "_write", lambda conn, rows: 1 / 0)
+    assert not daemon.writer.flush()
+    pending = len(daemon.writer.pending)
+    assert pending and "ZeroDivisionError" in caplog.text  # a bug: its traceback, logged
+    monkeypatch.setattr(daemon.writer, "_write", real_write)
+    assert daemon.writer.flush() and daemon.writer.rows_written == pending
+    assert rows(daemon, "SELECT count(*) FROM batch") == [(pending,)]
+
+
+def test_a_failing_final_commit_still_closes_the_file_and_stops_the_exporter(
+    emulated_config, monkeypatch, caplog
+):
+    """The final flush in `finally` raised again, skipping db.close() and exporter.stop()."""
+    stopped = []
+
+    class Exporter:
+        def stop(self):
+            stopped.append(True)
+
+    monkeypatch.setattr("corcypower.daemon.start_exporter", lambda config, clock: Exporter())
+    caplog.set_level(logging.INFO)
+    daemon, _ = start(emulated_config)
+    monkeypatch.setattr(daemon.writer, "_write", lambda conn, rows: 1 / 0)
+    stop = threading.Event()
+    daemon.listeners.append(lambda *batch: daemon.batches >= 3 and stop.set())
+    with pytest.raises(StoreError, match=r"\d+ rows could not be stored \(division by zero\)"):
+        daemon.run(stop)
+    assert stopped == [True]
+    with pytest.raises(sqlite3.ProgrammingError):  # closed
+        daemon.writer.db.conn.execute("SELECT 1")
+    WriterLock(daemon.config.db_path, "the next daemon").release()  # released
+    final = [r.getMessage() for r in caplog.records if r.getMessage().startswith("stopped")]
+    assert re.match(r"stopped after \d+ batches; 0 rows written; \d+ rows NOT stored", final[0])
+
+
+def test_rows_written_counts_only_rows_the_database_took(emulated_config):
+    """Another writer had stored the same time: they used to be counted as written anyway."""
+    daemon, _ = start(emulated_config)
+    run_batches(daemon, 4)
+    rows_now = list(daemon.writer.pending)
+    with daemon.db.atomic() as conn:  # stored meanwhile by someone else
+        write_rows(conn, Batches.from_rows(rows_now[:4]), 0, Retention())
+    assert daemon.writer.flush()
+    assert (daemon.writer.rows_written, daemon.writer.rows_skipped) == (len(rows_now) - 4, 4)
+    assert "4 rows already stored by another writer" in daemon._final_line()

@@ -26,6 +26,7 @@ def run(config_path):
     stop = threading.Event()
     install_signal_handlers(stop)
     daemon = Daemon(config)
+    daemon.open_store()  # the writer lock first: a second daemon on the file stops here
     with attach(daemon):  # the live ring, the state API, remote voltages and MQTT
         daemon.run(stop)
 

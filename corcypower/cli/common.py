@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -21,6 +23,18 @@ class Group(click.Group):
             return super().invoke(ctx)
         except CorcyPowerError as exc:
             raise click.ClickException(str(exc)) from None
+        except sqlite3.DatabaseError as exc:  # one a command did not name: still one line
+            raise click.ClickException(f"database: {exc}") from None
+
+
+class FiniteRange(click.FloatRange):
+    """A FloatRange that refuses nan too (every comparison with nan is false, so it passes)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 config_option = click.option(

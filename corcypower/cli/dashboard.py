@@ -93,6 +93,7 @@ def demo(config_path, port, address, api_port):
     if config.source is None:  # never write demo data into the default ~/power.db
         config.values["store.path"] = "power-demo.db"
     daemon = Daemon(config)
+    daemon.open_store()  # the writer lock first: a second demo on the file stops here
     stop = threading.Event()
     with attach(daemon, required=True):
         thread = threading.Thread(target=daemon.run, args=(stop,), name="daemon")

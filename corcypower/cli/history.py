@@ -9,13 +9,23 @@ from datetime import datetime
 
 import click
 
-from corcypower.cli.common import cli, config_and_db, config_option, db_option, setup_logging
+from corcypower.cli.common import (
+    FiniteRange,
+    cli,
+    config_and_db,
+    config_option,
+    db_option,
+    setup_logging,
+)
 from corcypower.energy.periods import BAR_UNITS
 from corcypower.errors import CorcyPowerError
 
 RELATIVE = re.compile(r"^-(\d+(?:\.\d+)?)\s*([smhdw])$")
 UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 RESOLUTIONS = ("auto", "raw", "10s", "1m", "15m", "1h", "6h", "1d")
+# Times a history can hold: from the epoch (a Pi without a clock starts there) to 2100
+LAST_MS = 4_102_444_800_000
+MAX_POINTS = 1_000_000
 
 
 def parse_time(text: str, option: str, now_ms: int, tz=None) -> int:
@@ -26,34 +36,44 @@ def parse_time(text: str, option: str, now_ms: int, tz=None) -> int:
     if text == "now":
         return now_ms
     m = RELATIVE.match(text)
-    if m:
-        return now_ms - round(float(m.group(1)) * UNIT_MS[m.group(2)])
     try:
-        when = datetime.fromisoformat(text)
+        when = None if m else datetime.fromisoformat(text)
     except ValueError:
         raise CorcyPowerError(
             f"{option} {text!r}: expected 'now', a time ago like -2h or -30d, or a local "
             "date and time like 2026-03-01 or '2026-03-01 18:30'"
         ) from None
-    if when.tzinfo is None and tz is not None:
-        when = when.replace(tzinfo=tz)
-    return round(when.timestamp() * 1000)  # naive: local time
+    try:
+        if when is None:
+            ms = now_ms - round(float(m.group(1)) * UNIT_MS[m.group(2)])
+        else:
+            if when.tzinfo is None and tz is not None:
+                when = when.replace(tzinfo=tz)
+            ms = round(when.timestamp() * 1000)  # naive: local time
+    except (ValueError, OverflowError, OSError):  # year 1 or 9999 in local time
+        ms = -1
+    if not 0 <= ms <= LAST_MS:
+        raise CorcyPowerError(f"{option} {text!r}: expected a time between 1970 and 2100")
+    return ms
 
 
 @cli.command()
 @config_option
 @db_option
 @click.option(
-    "--days", type=click.FloatRange(min=0.001), required=True, help="Days of history to make."
+    "--days",
+    type=FiniteRange(min=0.001, max=3660),
+    required=True,
+    help="Days of history to make (at most ten years).",
 )
 def simulate(config_path, db_path, days):
     """Fill the database with N days of the emulated household, ending now."""
-    from corcypower.store.database import Database
+    from corcypower.store.lock import open_for_writing
     from corcypower.store.simulate import simulate as run
 
     config, path = config_and_db(config_path, db_path)
     setup_logging(config["log.level"])
-    with Database(path) as db:
+    with open_for_writing(path, "corcypower simulate") as db:
         total = round(days * 86_400_000)
         with click.progressbar(
             length=total, label=f"simulating {days:g} days", file=sys.stderr
@@ -79,7 +99,7 @@ def simulate(config_path, db_path, days):
 )
 @click.option(
     "--points",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_POINTS),
     default=1000,
     show_default=True,
     help="With auto: points per channel at least.",
@@ -113,19 +133,34 @@ def export_(config_path, db_path, start, end, channels, resolution, points, ener
         raise click.UsageError(
             "--energy takes the channels' roles from the config: drop --channels"
         )
-    names = [n.strip() for n in channels.split(",") if n.strip()] if channels else None
-    out = sys.stdout if out_path == "-" else open(out_path, "w", encoding="utf-8", newline="")
-    try:
-        with Database(path, read_only=True) as db:
-            if energy:
-                rows = export_energy(db, config, out, start_ms, end_ms, energy, now)
-                click.echo(f"{rows} rows of energy per {energy}", err=True)
-            else:
-                level, rows = export_csv(db, out, start_ms, end_ms, names, resolution, points)
-                click.echo(f"{rows} rows at level {level}", err=True)
-    finally:
-        if out is not sys.stdout:
-            out.close()
+    names = None
+    if channels is not None:
+        names = [n.strip() for n in channels.split(",") if n.strip()]
+        if not names:
+            raise CorcyPowerError(
+                f"--channels {channels!r}: expected channel names, like main,solar"
+            )
+
+    def write(db, out) -> str:
+        if energy:
+            rows = export_energy(db, config, out, start_ms, end_ms, energy, now)
+            return f"{rows} rows of energy per {energy}"
+        level, rows = export_csv(db, out, start_ms, end_ms, names, resolution, points)
+        return f"{rows} rows at level {level}"
+
+    with Database(path, read_only=True) as db:
+        if out_path == "-":
+            done = write(db, sys.stdout)
+        else:
+            try:
+                out = open(out_path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+            except OSError as exc:
+                raise CorcyPowerError(
+                    f"--out {out_path}: cannot write it ({exc.strerror})"
+                ) from None
+            with out:
+                done = write(db, out)
+    click.echo(done, err=True)
 
 
 def _channel_names(values: tuple[str, ...]) -> dict[int, str]:
@@ -144,14 +179,14 @@ def _channel_names(values: tuple[str, ...]) -> dict[int, str]:
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--scale",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteRange(min=0, max=10, min_open=True),
     default=0.27,
     show_default=True,
     help="Amps per ADC count of the old setup.",
 )
 @click.option(
     "--voltage",
-    type=click.FloatRange(min=1),
+    type=FiniteRange(min=1, max=1000),
     default=237.0,
     show_default=True,
     help="Fixed mains volts the old setup assumed.",
@@ -165,20 +200,20 @@ def _channel_names(values: tuple[str, ...]) -> dict[int, str]:
 )
 @click.option(
     "--max-gap",
-    type=click.FloatRange(min=0, max=10, min_open=True),
+    type=FiniteRange(min=0, max=10, min_open=True),
     default=10.0,
     show_default=True,
     help="Seconds between rows beyond which there is a gap.",
 )
 def import_(config_path, db_path, source, scale, voltage, channel_names, max_gap):
     """Import the original CorcyPower power.db or a mongoexport JSON-lines dump (idempotent)."""
-    from corcypower.store.database import Database
     from corcypower.store.importer import Options, import_old
+    from corcypower.store.lock import open_for_writing
     from corcypower.store.retention import Retention
 
     config, path = config_and_db(config_path, db_path)
     options = Options(scale, voltage, _channel_names(channel_names), max_gap)
-    with Database(path) as db:
+    with open_for_writing(path, "corcypower import") as db:
         bar = None
 
         def start(total):
@@ -208,10 +243,10 @@ def import_(config_path, db_path, source, scale, voltage, channel_names, max_gap
 @db_option
 def rebuild(config_path, db_path):
     """Recompute rollups and spans from the raw rows (stop the daemon first)."""
-    from corcypower.store.database import Database
-    from corcypower.store.writer import rebuild as run
+    from corcypower.store.lock import open_for_writing
+    from corcypower.store.rebuild import rebuild as run
 
     _, path = config_and_db(config_path, db_path)
-    with Database(path) as db, db.atomic() as conn:
+    with open_for_writing(path, "corcypower rebuild") as db, db.atomic() as conn:
         rows = run(conn)
     click.echo(f"{path}: rollups rebuilt from {rows} raw rows")

@@ -25,7 +25,11 @@ def show(value: Any) -> str:
         text = _show_container(value)
     else:
         text = repr(value)  # nan and inf are spelled as in TOML
-    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
+    if len(text) <= SHOWN_CHARS:
+        return text
+    # cut in the middle: a path's file name, and a string's closing quote, are at its end
+    head = (SHOWN_CHARS - 3) // 2
+    return text[:head] + "..." + text[head + 3 - SHOWN_CHARS :]
 
 
 def _show_container(value: list | dict) -> str:

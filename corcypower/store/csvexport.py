@@ -76,9 +76,10 @@ def export_csv(
     )
     marks = ", ".join("?" * len(ids))
     if level == RAW:
-        sql, width = RAW_SQL.format(marks=marks), 500
+        table, sql, width = "batch", RAW_SQL.format(marks=marks), 500
     else:
-        sql = ROLLUP_SQL.format(table=LEVEL_BY_NAME[level].table, marks=marks)
+        table = LEVEL_BY_NAME[level].table
+        sql = ROLLUP_SQL.format(table=table, marks=marks)
         width = LEVEL_BY_NAME[level].width_ms
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
@@ -86,6 +87,11 @@ def export_csv(
     step = WINDOW_ROWS * width
     # rollup buckets start at their ts; a raw batch ends at its ts, so the window is (lo, hi]
     lo = start_ms if level == RAW else start_ms // width * width
+    # only where there are rows (ts leads the key: two lookups), not a century of windows
+    first, last = db.conn.execute(f"SELECT min(ts), max(ts) FROM {table}").fetchone()
+    if first is None:
+        return level, 0
+    lo, end_ms = max(lo, (first - 1) // width * width), min(end_ms, last + 1)
     while lo < end_ms and ids:
         hi = min(lo + step, end_ms)
         for row in db.conn.execute(sql, (lo, hi, *ids)):

@@ -6,11 +6,14 @@ original showed `rms * 237 V * 0.27 A/count` as power; here the same numbers bec
 rms × scale and real = apparent power = volts × Irms, as the daemon reports a channel with a
 fixed voltage. A row stands for the time since the previous row of its channel (the
 original slept between batches, so a batch's own length would miss the sleep), unless that
-is longer than `max_gap_s`: then a gap comes first and the row gets the typical interval.
+is longer than `max_gap_s`: then a gap comes first and the row stands for its own batch
+(1000 samples, 0.5 s), whatever the file: the result must not depend on which file came first.
 
-Rows go through the daemon's write path in chunks: time already covered is skipped, so an
-import can run twice, or from overlapping sources, and never count anything twice. A bad
-row is reported with its line or rowid and skipped; the rest goes in.
+Rows go through the daemon's write path in chunks: time already covered is skipped (a row
+reaching into it keeps its uncovered part: spans.trim), so an import can run twice, or from
+overlapping sources in either order, and never count anything twice. A bad row (a value
+the original's MCP3008 could not produce, a line too long or too deep to be a row) is
+reported with its line or rowid and skipped; the rest goes in.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from corcypower.errors import StoreError
+from corcypower.store import spans
 from corcypower.store.batches import MAX_DURATION_MS, Batches
 from corcypower.store.database import Database
 from corcypower.store.retention import Retention, expired, prune
@@ -33,6 +37,9 @@ from corcypower.store.writer import write_rows
 
 FIELDS = ("time", "channel", "rms", "mean", "minadc", "maxadc")
 ORIGINAL_SAMPLES = 1000  # the original read 1000 samples per batch
+ORIGINAL_BATCH_S = 0.5  # ... in about half a second
+MAX_COUNT = 1023  # the original's MCP3008 gives 10-bit counts
+MAX_LINE_BYTES = 64 * 1024  # a mongoexport row is ~200 bytes; a longer line is not one
 CHUNK_ROWS = 20_000
 MAX_REPORTED = 20  # bad rows listed one by one; the rest are counted
 MAX_UNIX_S = 4_102_444_800  # 2100-01-01: a larger time is in ms, or garbage
@@ -78,18 +85,18 @@ class Report:
 # --- reading the sources: (where, values) with values in FIELDS order -----------------------
 
 
-def _number(value):
+def _number(value, date: bool = True):
     """A number from JSON, unwrapping MongoDB extended JSON ({"$numberDouble": "1.5"}, $date)."""
     if isinstance(value, dict) and len(value) == 1:
         ((key, inner),) = value.items()
         if key in ("$numberDouble", "$numberInt", "$numberLong", "$numberDecimal"):
             return float(inner)
-        if key == "$date":  # ms since the epoch, or an ISO 8601 text
+        if key == "$date" and date:  # ms since the epoch, or an ISO 8601 text
             if isinstance(inner, str):
                 from datetime import datetime
 
                 return datetime.fromisoformat(inner.replace("Z", "+00:00")).timestamp()
-            return _number(inner) / 1000
+            return _number(inner, date=False) / 1000
     return value
 
 
@@ -97,22 +104,33 @@ def sqlite_rows(path: Path) -> tuple[int, Iterator[tuple[str, tuple]]]:
     """The original power.db's adc table, in time order; (row count, rows)."""
     try:
         conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
-        cols = {r[1] for r in conn.execute("PRAGMA table_info(adc)")}
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path}: not a readable sqlite database ({exc})") from None
-    missing = [f for f in FIELDS if f not in cols]
-    if missing:
-        raise StoreError(
-            f"{path}: no table adc({', '.join(FIELDS)}) as the original CorcyPower wrote"
-            + (f" (missing {', '.join(missing)})" if cols else "")
-        )
-    total = conn.execute("SELECT count(*) FROM adc").fetchone()[0]
+    try:
+        cols = {r[1] for r in conn.execute("PRAGMA table_info(adc)")}
+        missing = [f for f in FIELDS if f not in cols]
+        if missing:
+            raise StoreError(
+                f"{path}: no table adc({', '.join(FIELDS)}) as the original CorcyPower wrote"
+                + (f" (missing {', '.join(missing)})" if cols else "")
+            )
+        total = conn.execute("SELECT count(*) FROM adc").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(f"{path}: not a readable sqlite database ({exc})") from None
 
     def rows():
+        last = "the first row"
         try:
             cur = conn.execute(f"SELECT rowid, {', '.join(FIELDS)} FROM adc ORDER BY time, channel")
             for row in cur:
-                yield f"{path} rowid {row[0]}", row[1:]
+                last = f"rowid {row[0]}"
+                yield f"{path} {last}", row[1:]
+        except sqlite3.DatabaseError as exc:  # a damaged file fails part way through
+            raise StoreError(
+                f"{path}: unreadable after {last} ({exc}); what was read before is imported, "
+                "and importing again adds nothing twice"
+            ) from None
         finally:
             conn.close()
 
@@ -129,44 +147,84 @@ def mongo_rows(path: Path) -> tuple[int, Iterator[tuple[str, tuple | str]]]:
 
     def rows():
         with stream:
-            for number, raw in enumerate(stream, start=1):
+            number = 0
+            while raw := stream.readline(MAX_LINE_BYTES + 1):
+                number += 1
                 where = f"{path}:{number}"
-                if not raw.strip():
+                if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                    length = len(raw) + _skip_line(stream)
+                    yield where, f"a line of {length} bytes, longer than any row could be", length
                     continue
-                try:
-                    doc = json.loads(raw)
-                except (ValueError, UnicodeDecodeError) as exc:
-                    yield where, f"not JSON ({exc})", len(raw)
-                    continue
-                if not isinstance(doc, dict):
-                    yield where, "expected a JSON object", len(raw)
-                    continue
-                missing = [f for f in FIELDS if f not in doc]
-                if missing:
-                    yield where, f"missing {', '.join(missing)}", len(raw)
-                    continue
-                try:
-                    values = tuple(_number(doc[f]) for f in FIELDS)
-                except (ValueError, TypeError) as exc:
-                    yield where, f"bad number ({exc})", len(raw)
-                    continue
-                yield where, values, len(raw)
+                if raw.strip():
+                    yield where, _document(raw), len(raw)
 
     return size, rows()
 
 
+def _skip_line(stream) -> int:
+    """Read past the rest of an overlong line; the bytes skipped."""
+    skipped = 0
+    while chunk := stream.readline(MAX_LINE_BYTES):
+        skipped += len(chunk)
+        if chunk.endswith(b"\n"):
+            break
+    return skipped
+
+
+def _document(raw: bytes) -> tuple | str:
+    """A line's values in FIELDS order, or what is wrong with it."""
+    try:
+        doc = json.loads(raw)
+    except RecursionError:
+        return "nested too deeply to be a row"
+    except (ValueError, UnicodeDecodeError) as exc:
+        return f"not JSON ({exc})"
+    if not isinstance(doc, dict):
+        return "expected a JSON object"
+    missing = [f for f in FIELDS if f not in doc]
+    if missing:
+        return f"missing {', '.join(missing)}"
+    try:
+        return tuple(_number(doc[f]) for f in FIELDS)
+    except (ValueError, TypeError, OverflowError, OSError) as exc:
+        return f"bad number ({exc})"
+
+
+def _short(value) -> str:
+    """A value for an error message: short, and never the repr of a deep structure."""
+    if isinstance(value, list | dict):
+        return f"a JSON {'array' if isinstance(value, list) else 'object'}"
+    text = repr(value[:40] if isinstance(value, str | bytes) else value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
 def check(values: tuple) -> str | None:
-    """What is wrong with a row's values, or None."""
+    """What is wrong with a row's values, or None: each must be what an MCP3008 can give."""
+    numbers = []
     for name, v in zip(FIELDS, values, strict=True):
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            return f"{name} = {v!r}: expected a number"
-    t, channel, rms = values[0], values[1], values[2]
+        try:
+            x = float(v) if isinstance(v, int | float) and not isinstance(v, bool) else math.nan
+        except OverflowError:  # an integer too large for a float
+            x = math.nan
+        if not math.isfinite(x):
+            return f"{name} = {_short(v)}: expected a number"
+        numbers.append(x)
+    t, channel, rms, mean, low, high = numbers
     if not 0 < t < MAX_UNIX_S:
-        return f"time = {t!r}: expected unix seconds"
+        return f"time = {_short(values[0])}: expected unix seconds"
     if channel != int(channel) or not 0 <= channel <= 7:
-        return f"channel = {channel!r}: expected an ADC channel 0 to 7"
-    if rms < 0:
-        return f"rms = {rms!r}: expected a standard deviation >= 0"
+        return f"channel = {_short(values[1])}: expected an ADC channel 0 to 7"
+    for name, count in (("minadc", low), ("maxadc", high), ("mean", mean)):
+        if not 0 <= count <= MAX_COUNT:
+            return f"{name} = {_short(count)}: expected ADC counts 0 to {MAX_COUNT}"
+    if not low <= mean <= high:
+        return f"mean = {mean!r}: expected between minadc {low!r} and maxadc {high!r}"
+    # counts within [min, max] spread at most half that range (+ half a count of rounding)
+    if not 0 <= rms <= (high - low) / 2 + 0.5:
+        return (
+            f"rms = {_short(rms)}: expected a standard deviation of counts, 0 to "
+            f"(maxadc - minadc) / 2 = {(high - low) / 2:g}"
+        )
     return None
 
 
@@ -180,7 +238,6 @@ class Importer:
         self.db, self.options, self.retention, self.now_ms = db, options, retention, now_ms
         self.ids: dict[int, int] = {}
         self.previous: dict[int, float] = {}  # last time seen per ADC channel
-        self.typical = 0.5  # seconds; updated from the intervals seen
 
     def channel_id(self, adc_channel: int) -> int:
         if adc_channel not in self.ids:
@@ -211,9 +268,7 @@ class Importer:
         prev[first] = [self.previous.get(c, np.nan) for c in ch[first].tolist()]
         gap = t - prev
         ok = (gap > 0) & (gap <= self.options.max_gap_s)
-        if ok.any():
-            self.typical = float(np.median(gap[ok]))
-        seconds = np.where(ok, gap, self.typical)
+        seconds = np.where(ok, gap, ORIGINAL_BATCH_S)
         for c in np.unique(ch).tolist():
             self.previous[c] = float(t[ch == c].max())
         irms = a[:, 2] * self.options.scale
@@ -235,7 +290,7 @@ class Importer:
     def store(self, rows: list[tuple]) -> int:
         batches = self.batches(rows)  # may register channels, in their own transaction
         with self.db.atomic() as conn:
-            return write_rows(conn, batches, self.now_ms, self.retention)
+            return write_rows(conn, spans.trim(conn, batches), self.now_ms, self.retention)
 
 
 def detect(path: Path) -> str:

@@ -22,7 +22,7 @@ from corcypower.store.batches import Batches
 MIN_GAP_MS = 50  # wall-clock jitter of batch stamps is a few ms; no real hole is this short
 
 
-def _nearby(conn: sqlite3.Connection, channel_id: int, lo: int, hi: int) -> np.ndarray:
+def nearby(conn: sqlite3.Connection, channel_id: int, lo: int, hi: int) -> np.ndarray:
     """Spans of a channel that reach into [lo, hi], as an (n, 2) array sorted by start."""
     found = []
     cur = conn.execute(
@@ -69,7 +69,7 @@ def record(conn: sqlite3.Connection, b: Batches) -> np.ndarray:
         end = ts[rows]
         start = end - dur[rows]
         slack = int(dur[rows].max())
-        old = _nearby(conn, channel_id, int(start.min()) - slack, int(end.max()) + slack)
+        old = nearby(conn, channel_id, int(start.min()) - slack, int(end.max()) + slack)
         fresh = ~covered(old, end)
         keep[rows] = fresh
         if not fresh.any():
@@ -89,6 +89,35 @@ def record(conn: sqlite3.Connection, b: Batches) -> np.ndarray:
             [(channel_id, s, e) for s, e in joined.tolist()],
         )
     return keep
+
+
+def trim(conn: sqlite3.Connection, b: Batches) -> Batches:
+    """Rows cut to the part of their time that no span covers yet; wholly covered rows unchanged.
+
+    For imports from sources that overlap but do not share row times (the MongoDB version's
+    rows 1.5 s apart, its sqlite copy starting part way through): a row reaching into stored
+    time keeps only its own uncovered part, so the union of the sources is covered once,
+    whichever was imported first. A row whose end is covered but whose start is not keeps
+    its head: it ends where the stored span begins. (`record` then skips the covered rows.)
+    """
+    ts, dur = b["ts"].copy(), b["duration_ms"].copy()
+    for channel_id in np.unique(b["channel_id"]).tolist():
+        rows = np.flatnonzero(b["channel_id"] == channel_id)
+        end, start = ts[rows], ts[rows] - dur[rows]
+        old = nearby(conn, channel_id, int(start.min()), int(end.max()))
+        if not len(old):
+            continue
+        end_in, start_in = covered(old, end), covered(old, start + 1)  # start in [from, to)
+        tail = ~end_in & start_in  # keeps the part after the span its start lies in
+        j = np.searchsorted(old[:, 0], start[tail] + 1, side="left") - 1
+        dur[rows[tail]] = end[tail] - old[j, 1]
+        head = end_in & ~start_in  # keeps the part before the span its end lies in
+        j = np.searchsorted(old[:, 0], end[head], side="left") - 1
+        ts[rows[head]] = old[j, 0]
+        dur[rows[head]] = old[j, 0] - start[head]
+    out = Batches(dict(b.columns))
+    out.columns["ts"], out.columns["duration_ms"] = ts, dur
+    return out
 
 
 def truncate(conn: sqlite3.Connection, since_ms: int) -> None:

@@ -85,6 +85,8 @@ class EnergyTotals:
             return  # nothing committed since the last answer
         rows = self._db.query("SELECT channel, import_kwh, export_kwh FROM energy_total")
         until = self._db.query("SELECT max(end_ms) FROM span")[0][0]
+        if until is None:
+            return  # the daemon has registered its channels but committed no batch yet
         old = self._totals or {}
         new = {r[0]: Energy(r[1] or 0.0, r[2] or 0.0) for r in rows}
         zero = Energy(0.0, 0.0)

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
 from corcypower.analysis import ChannelStats
 from corcypower.clock import Clock
+from corcypower.errors import DatabaseBusy, ForeignDatabase, StoreError
 from corcypower.settings import Channel
 from corcypower.store import rollups, spans
 from corcypower.store.batches import COLUMNS, Batches
@@ -92,49 +93,13 @@ def write_rows(
     return len(b)
 
 
-def rebuild(
-    conn: sqlite3.Connection,
-    chunk_ms: int = 6 * 3_600_000,
-    levels: tuple[rollups.Level, ...] = rollups.LEVELS,
-) -> int:
-    """Recompute spans and rollups from the raw rows, where raw rows still exist; rows read.
-
-    Buckets that begin before the oldest raw row keep their stored values: their raw rows
-    are gone, so they cannot be rebuilt. Runs inside the caller's transaction.
-    """
-    first = conn.execute("SELECT min(ts) FROM batch").fetchone()[0]
-    if first is None:
-        return 0
-    start = conn.execute(
-        "SELECT min(ts - duration_ms) FROM batch WHERE ts < ?", (first + 10_000,)
-    ).fetchone()[0]
-    since = {}
-    for level in levels:
-        # the bucket holding the first raw row keeps its stored value if data older than that
-        # row was stored in it (its raw rows are gone); otherwise it is rebuilt too
-        partial = start // level.width_ms * level.width_ms
-        older = conn.execute(
-            "SELECT 1 FROM span WHERE start_ms < ? AND end_ms > ? LIMIT 1", (start, partial)
-        ).fetchone()
-        since[level.table] = partial + level.width_ms if older else partial
-        conn.execute(f"DELETE FROM {level.table} WHERE ts >= ?", (since[level.table],))
-    spans.truncate(conn, start)
-    last = conn.execute("SELECT max(ts) FROM batch").fetchone()[0]
-    done = 0
-    for lo in range(first, last + 1, chunk_ms):
-        cur = conn.execute(
-            f"SELECT {', '.join(COLUMNS)} FROM batch WHERE ts >= ? AND ts < ? ORDER BY ts",
-            (lo, lo + chunk_ms),
-        )
-        b = Batches.from_rows(cur.fetchall())
-        spans.record(conn, b)
-        rollups.add_all(conn, b, since, levels)
-        done += len(b)
-    return done
-
-
 class Writer:
-    """Buffers batch rows and commits them together; keeps them if a commit fails."""
+    """Buffers batch rows and commits them together; keeps them if a commit fails.
+
+    Before each commit it checks that the database's path still names the file it writes:
+    if it was deleted or replaced, `reopen` (the daemon's) opens the file now at the path
+    (a new one, with the schema and channels) and the pending rows go there.
+    """
 
     def __init__(
         self,
@@ -144,6 +109,7 @@ class Writer:
         clock: Clock | None = None,
         retention: Retention | None = None,
         buffer_rows: int = DEFAULT_BUFFER_ROWS,
+        reopen: Callable[[], tuple[Database, dict[str, int]]] | None = None,
     ):
         self.db = db
         self.channel_ids = channel_ids
@@ -151,10 +117,13 @@ class Writer:
         self.clock = clock or Clock()
         self.retention = retention or Retention()
         self.buffer_rows = buffer_rows
+        self.reopen = reopen
+        self.lost = False  # the file was deleted or replaced, and not yet reopened
         self.pending: list[tuple] = []
         self.last_commit = self.clock.monotonic()
         self.last_prune_ms: int | None = None
-        self.rows_written = 0
+        self.rows_written = 0  # new rows the database took
+        self.rows_skipped = 0  # rows whose time the database already covered (another writer)
         self.rows_dropped = 0
         self.commits = 0
         self.failures = 0
@@ -191,37 +160,72 @@ class Writer:
         return self.clock.monotonic() - self.last_commit >= self.commit_seconds
 
     def flush(self) -> bool:
-        """Commit every pending row in one transaction; on failure keep them for the next try."""
+        """Commit every pending row in one transaction; on failure keep them for the next try.
+
+        Any error is caught and logged, not only sqlite's: the rows stay in memory and the
+        next commit tries again. Only a database that cannot be written by waiting (another
+        daemon took it over, a foreign file at its path) raises, for the daemon to stop.
+        """
         self.last_commit = self.clock.monotonic()
         if not self.pending:
             return True
-        rows = self.pending
         try:
+            self._follow_the_path()
+            rows = self.pending
             with self.db.atomic() as conn:
-                self._write(conn, rows)
-        except sqlite3.Error as exc:
+                stored = self._write(conn, rows)
+        except (DatabaseBusy, ForeignDatabase):
+            raise
+        except Exception as exc:
             self.failures += 1
-            self.last_error = str(exc)
+            first = self.last_error is None
+            self.last_error = str(exc) or type(exc).__name__
             log.error(
                 "commit of %d rows to %s failed (%s); keeping them in memory and retrying",
-                len(rows),
+                len(self.pending),
                 self.db.path,
-                exc,
+                self.last_error,
+                # an error that is not the database's is a bug: its traceback, once
+                exc_info=first and not isinstance(exc, sqlite3.Error | StoreError),
             )
             return False
-        if self.failures and self.last_error:
+        if self.last_error:
             log.warning("the database is writable again: %d rows committed", len(rows))
         self.pending = []
-        self.rows_written += len(rows)
+        self.rows_written += stored
+        self.rows_skipped += len(rows) - stored
         self.commits += 1
         self.last_error = None
         return True
 
-    def _write(self, conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    def _follow_the_path(self) -> None:
+        """If the file at the path is no longer ours, move to the one there now (or a new one)."""
+        why = self.db.replaced() if self.reopen is not None else None
+        if why is None and not self.lost:
+            return
+        if not self.lost:
+            log.error(
+                "%s %s while the daemon was running: writing the %d rows not yet committed "
+                "to the file now at that path (a new database if there is none)",
+                self.db.path,
+                why,
+                len(self.pending),
+            )
+            # closed first, its WAL files removed: a new connection would take them for its own
+            self.db.abandon()
+            self.lost = True
+        db, ids = self.reopen()  # on failure: retried at the next commit, rows kept
+        new_id = {self.channel_ids[name]: ids[name] for name in self.channel_ids}
+        self.pending = [(r[0], new_id[r[1]], *r[2:]) for r in self.pending]
+        self.db, self.channel_ids, self.lost = db, ids, False
+        self.last_prune_ms = None
+
+    def _write(self, conn: sqlite3.Connection, rows: list[tuple]) -> int:
         """The statements of one commit: rows, spans, rollups, and now and then retention."""
         b = Batches.from_rows(rows)
         now = int(np.max(b["ts"]))
-        write_rows(conn, b, now, self.retention)
+        stored = write_rows(conn, b, now, self.retention)
         if self.last_prune_ms is None or now - self.last_prune_ms >= PRUNE_EVERY_MS:
             prune(conn, self.retention, now)
             self.last_prune_ms = now
+        return stored

@@ -46,7 +46,7 @@ def test_flags_fire_through_the_listener_and_are_stored(emulated_config, caplog)
             "silent": "ok",
         }
     finally:
-        daemon.db.close()
+        daemon.close_store()
     rows = daemon.db.path  # the events are in power.db
     import sqlite3
 
@@ -62,7 +62,7 @@ def test_a_restart_neither_notifies_again_nor_forgets_and_resolves_removed_rules
     daemon, service = start(emulated_config)
     run_batches(daemon, 4)
     service.close()
-    daemon.db.close()
+    daemon.close_store()
     caplog.clear()
     caplog.set_level(logging.INFO)
     # the adapter is plugged in again, and the silent rule is taken out of the config
@@ -76,7 +76,7 @@ def test_a_restart_neither_notifies_again_nor_forgets_and_resolves_removed_rules
         service.drain()
     finally:
         service.close()
-        daemon.db.close()
+        daemon.close_store()
     assert "adapter firing" not in caplog.text and "adapter resolved" in caplog.text
 
 
@@ -96,7 +96,7 @@ def test_stale_fires_when_no_batch_comes_and_resolves_when_they_do(emulated_conf
         assert service.state_doc()["firing"] == []
     finally:
         service.close()
-        daemon.db.close()
+        daemon.close_store()
     assert "silent firing: no batch stored since" in caplog.text
     assert "silent resolved: batches stored again" in caplog.text
 

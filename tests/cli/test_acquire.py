@@ -154,7 +154,7 @@ def test_status_marks_a_channel_that_stopped_reporting(emulated_config, tmp_path
             for raw in daemon.acquisition.read_once():
                 daemon.process(raw)
         daemon.writer.flush()
-        daemon.db.close()
+        daemon.close_store()
     lines = invoke("status", "--config", volts_only).output.splitlines()
     assert lines[1].startswith("mains_v ") and lines[2].startswith("main* ")
 

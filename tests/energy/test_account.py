@@ -101,8 +101,8 @@ def test_where_minutes_were_pruned_the_quarter_hours_give_the_same_energy(db):
         assert getattr(after, name) == pytest.approx(getattr(before, name)), name
 
 
-def test_an_empty_database_gives_zeros():
-    with Database(":memory:") as db:
+def test_an_empty_database_gives_zeros(tmp_path):
+    with Database(tmp_path / "power.db") as db:
         a = day_account(db, date(2026, 11, 17))
     assert a.total(a.consumption) == 0 and a.ratio(a.self_consumed, a.solar) is None
     assert len(a.labels) == 24

@@ -24,8 +24,10 @@ def test_every_tariff_setting_is_in_the_example():
     assert "solar_channels" in DOC and "grid_channels" in DOC
 
 
-def test_every_csv_column_is_explained():
-    with Database(":memory:") as db:  # a house with a circuit (fridge) and a period (peak)
+def test_every_csv_column_is_explained(tmp_path):
+    with Database(
+        tmp_path / "power.db"
+    ) as db:  # a house with a circuit (fridge) and a period (peak)
         a = of_config(db, config(periods=[PEAK]), [0, 3_600_000], "hour")
     for column in csv_header(a):
         shown = {"circuit_fridge_kwh": "circuit_<name>_kwh"}.get(column, column)

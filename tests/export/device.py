@@ -115,7 +115,7 @@ write_timeout_seconds = 1
                 daemon.process(raw)
                 done += 1
         daemon.writer.flush()
-        daemon.db.close()
+        daemon.close_store()
 
     def write(self, start_ms: int, minutes: float, watts: dict[str, float], batch_ms=10_000):
         """Batches of constant power per channel, from start_ms on, through write_rows."""

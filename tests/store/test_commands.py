@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import shutil
 import sqlite3
+import subprocess
+import sys
 import time
 
 import pytest
@@ -14,6 +18,8 @@ from corcypower.cli import cli
 from corcypower.cli.history import parse_time
 from corcypower.errors import CorcyPowerError
 from corcypower.store.database import Database
+from corcypower.store.lock import WriterLock
+from tests.helpers import REPO, skip_unless
 from tests.store.test_importer import good_rows, original_db
 
 NOW = 1_767_225_600_000
@@ -105,3 +111,99 @@ def test_parse_time():
     assert parse_time("2026-01-01T00:00:00+00:00", "--start", NOW) == NOW
     with pytest.raises(CorcyPowerError, match="--start 'soon'"):
         parse_time("soon", "--start", NOW)
+
+
+def fails_cleanly(result, *expected: str) -> str:
+    """Exit 1 or 2 with one 'Error:' line saying `expected`, never a traceback."""
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code in (1, 2), result.output
+    error = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(error) == 1, result.output
+    for text in expected:
+        assert text in error[0], error[0]
+    return error[0]
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--start", "-99999999999999999999d"], "expected a time between 1970 and 2100"),
+        (["--start", "0001-01-01"], "--start '0001-01-01': expected a time between 1970"),
+        (["--end", "9999-12-31"], "--end '9999-12-31': expected a time between 1970"),
+        (["--points", "99999999999999999999"], "--points"),
+        (["--channels", ","], "--channels ',': expected channel names"),
+        (["--out", "/nonexistent/dir/h.csv"], "--out /nonexistent/dir/h.csv: cannot write it"),
+    ],
+)
+def test_export_arguments_out_of_range_are_one_line_errors(simulated, args, expected):
+    config, _, _ = simulated
+    fails_cleanly(run("export", "--config", config, *args), expected)
+
+
+@pytest.mark.parametrize("command", ["export", "status", "rebuild", "simulate"])
+def test_a_sqlite_file_that_is_not_ours_is_refused_untouched(tmp_path, command):
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE notes (text)")
+    before = other.read_bytes()
+    extra = ["--days", "0.01"] if command == "simulate" else []
+    result = run(command, "--db", other, *extra)
+    fails_cleanly(result, f"{other}: not a CorcyPower database", "it holds notes")
+    assert other.read_bytes() == before  # no schema, no WAL switched on in someone else's file
+
+
+def test_import_of_a_damaged_sqlite_file(tmp_path, emulated_config):
+    config = emulated_config()
+    old = tmp_path / "old.db"
+    original_db(old, good_rows(time.time() - 86_400, 20_000))
+    data = bytearray(old.read_bytes())
+    data[40_000:200_000] = b"\xa5" * 160_000
+    old.write_bytes(bytes(data))
+    fails_cleanly(run("import", "--config", config, old), f"{old}: ", "malformed")
+
+
+def test_a_database_under_a_path_that_cannot_be_a_directory(tmp_path, emulated_config):
+    (tmp_path / "file").write_text("")
+    config = emulated_config({"store": f'path = "{tmp_path / "file" / "power.db"}"'})
+    config.write_text(config.read_text().replace(f'path = "{tmp_path / "power.db"}"\n', ""))
+    for command in (["simulate", "--days", "0.01"], ["rebuild"], ["status"], ["export"]):
+        fails_cleanly(run(*command, "--config", config), f"{tmp_path / 'file' / 'power.db'}")
+
+
+@pytest.mark.parametrize("directory", ["writable", "read-only"])
+def test_a_read_only_database_is_a_clear_error(simulated, tmp_path, directory):
+    """chmod'ed read-only, as a user would find it; root writes anything, so a child drops that.
+
+    In a writable directory sqlite opens the file read-only without a word and used to fail
+    at the first write, with a traceback.
+    """
+    config, path, _ = simulated
+    skip_unless(shutil.which("setpriv") is not None, "setpriv (util-linux) is not installed")
+    path.chmod(0o444)
+    if directory == "read-only":
+        tmp_path.chmod(0o555)
+    try:
+        for command in (["rebuild"], ["simulate", "--days", "0.01"], ["run"]):
+            done = subprocess.run(
+                ["setpriv", "--bounding-set=-dac_override,-dac_read_search", sys.executable]
+                + ["-m", "corcypower", *command, "--config", str(config)],
+                capture_output=True, text=True, cwd=REPO, timeout=120,
+            )  # fmt: skip
+            assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+            [line] = done.stderr.strip().splitlines()
+            assert line.startswith(f"Error: {path}"), line
+    finally:
+        tmp_path.chmod(0o755)
+        path.chmod(0o644)
+
+
+def test_writing_commands_refuse_while_another_writer_holds_the_database(simulated):
+    config, path, _ = simulated
+    with WriterLock(path, "corcypower run"):
+        for command in (["simulate", "--days", "0.01"], ["rebuild"], ["import", path]):
+            fails_cleanly(
+                run(*command, "--config", config),
+                f"{path}: in use by pid {os.getpid()} (corcypower run)",
+                "sudo systemctl stop mcpd",
+            )
+    assert run("rebuild", "--config", config).exit_code == 0  # free again

@@ -10,7 +10,8 @@ import pytest
 from corcypower.clock import FakeClock
 from corcypower.settings import from_dict
 from corcypower.store.database import Database
-from corcypower.store.writer import Writer, rebuild, register_channels
+from corcypower.store.rebuild import rebuild
+from corcypower.store.writer import Writer, register_channels
 from tests.store.conftest import CONFIG, T0
 from tests.store.test_writer import stats
 

@@ -8,6 +8,7 @@ import sqlite3
 import pytest
 
 from corcypower.errors import StoreError
+from corcypower.store.database import Database
 from corcypower.store.importer import Options, import_old
 from corcypower.store.retention import Retention
 from tests.store.conftest import T0
@@ -129,8 +130,9 @@ def test_a_mongoexport_dump_with_bad_lines(db, tmp_path):
     assert report.problems[1] == f"{path}:21: missing rms, mean, minadc, maxadc; skipped"
     assert report.problems[2] == f"{path}:31: time = 'yesterday': expected a number; skipped"
     imported, _, ms = energy(db, "old")
-    assert ms == 2400 * 1500  # a skipped row's time is carried by the next row
-    assert imported == pytest.approx(WATTS * 3600 / 3600)
+    # a skipped row's time is carried by the next row; the first stands for its own batch
+    assert ms == 2399 * 1500 + 500
+    assert imported == pytest.approx(WATTS * 3599 / 3600)
     assert import_old(db, path, Options(names={0: "old"}), now_ms=NOW).stored == 0
 
 
@@ -155,3 +157,86 @@ def test_files_that_are_neither_are_refused(db, tmp_path):
         import_old(db, text)
     with pytest.raises(StoreError, match="max gap 30 s"):
         import_old(db, other, Options(max_gap_s=30))
+
+
+def test_values_no_mcp3008_can_give_are_reported_and_skipped(db, tmp_path):
+    """rms = 1e308 used to go in, and made energy_total Inf for good."""
+    rows = good_rows(START_S, 20)
+    rows[3] = (rows[3][0], 0, 1e308, 511.0, 480.0, 543.0)
+    rows[5] = (rows[5][0], 0, 10.0, 511.0, 480.0, 5000.0)
+    rows[7] = (rows[7][0], 0, 10.0, 600.0, 480.0, 543.0)
+    rows[9] = (rows[9][0], 0, 40.0, 511.0, 480.0, 543.0)
+    path = tmp_path / "old.db"
+    original_db(path, rows)
+    report = import_old(db, path, now_ms=NOW)
+    assert (report.stored, report.bad) == (16, 4)
+    assert report.problems == [
+        f"{path} rowid 4: rms = 1e+308: expected a standard deviation of counts, 0 to (maxadc - minadc) / 2 = 31.5; skipped",
+        f"{path} rowid 6: maxadc = 5000.0: expected ADC counts 0 to 1023; skipped",
+        f"{path} rowid 8: mean = 600.0: expected between minadc 480.0 and maxadc 543.0; skipped",
+        f"{path} rowid 10: rms = 40.0: expected a standard deviation of counts, 0 to (maxadc - minadc) / 2 = 31.5; skipped",
+    ]
+    assert energy(db)[0] == pytest.approx(WATTS * 10 / 3600)  # finite; the next rows carry it
+    assert db.query("SELECT import_kwh FROM energy_total")[0][0] < 1
+
+
+def test_deep_huge_and_odd_lines_are_named_and_skipped(db, tmp_path):
+    """A line 20k levels deep used to abort the whole import with a RecursionError."""
+    lines = [mongo_line(START_S + 0.5 * (k + 1), oid=k) for k in range(10)]
+    lines[2] = "[" * 20_000 + "]" * 20_000
+    lines[4] = "[" * 100_000 + "]" * 100_000
+    lines[6] = mongo_line(START_S + 3.5).replace('"time": ', '"time": 1' + "0" * 400 + ', "t": ')
+    lines[8] = mongo_line({"$date": {"$date": {"$date": 5}}})
+    path = tmp_path / "adc.json"
+    path.write_text("\n".join(lines) + "\n")
+    report = import_old(db, path, now_ms=NOW)
+    assert (report.read, report.stored, report.bad) == (10, 6, 4)
+    assert report.problems[0] == f"{path}:3: nested too deeply to be a row; skipped"
+    assert (
+        report.problems[1]
+        == f"{path}:5: a line of 200001 bytes, longer than any row could be; skipped"
+    )
+    assert report.problems[2].startswith(f"{path}:7: time = 1000000000")
+    assert report.problems[3].startswith(f"{path}:9: bad number")
+
+
+def test_a_damaged_sqlite_file_is_a_clear_error(db, tmp_path):
+    path = tmp_path / "old.db"
+    original_db(path, good_rows(START_S, 20_000))
+    data = bytearray(path.read_bytes())
+    data[40_000:200_000] = b"\xa5" * 160_000  # pages in the middle overwritten
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match=r"old.db: (unreadable after|not a readable).*malformed"):
+        import_old(db, path, now_ms=NOW)
+    assert db.query("PRAGMA integrity_check")[0][0] == "ok"
+
+
+def test_the_order_of_the_files_does_not_matter(tmp_path):
+    """The old power.db began part way through the MongoDB data it was migrated from.
+
+    Imported before the mongoexport dump, its first row used to stand for the typical 0.5 s
+    of its own rows, not the 1.5 s since the previous MongoDB row: a 1 s gap in the data.
+    """
+    mongo = [START_S + 1.5 * (k + 1) for k in range(400)]
+    sqlite_rows = [(t, 0, 10.0, 511.3, 480.0, 543.0) for t in mongo[200:]]
+    sqlite_rows += good_rows(mongo[-1], 2000)  # then the sqlite version: 0.5 s apart
+    original_db(tmp_path / "power.db", sqlite_rows)
+    dump = tmp_path / "adc.json"
+    dump.write_text("".join(mongo_line(t, oid=k) + "\n" for k, t in enumerate(mongo)))
+    results = []
+    for n, order in enumerate([(tmp_path / "power.db", dump), (dump, tmp_path / "power.db")]):
+        with Database(tmp_path / f"new{n}.db") as new:
+            reports = [import_old(new, source, now_ms=NOW) for source in order]
+            assert sum(r.bad for r in reports) == 0
+            results.append(
+                (
+                    new.query("SELECT channel_id, start_ms, end_ms FROM span"),
+                    new.query("SELECT count(*) FROM gaps")[0][0],
+                    new.query("SELECT ts, duration_ms, import_wh FROM rollup_1m ORDER BY ts"),
+                )
+            )
+    (spans_a, gaps_a, minutes_a), (spans_b, gaps_b, minutes_b) = results
+    assert [tuple(s) for s in spans_a] == [tuple(s) for s in spans_b] and len(spans_a) == 1
+    assert gaps_a == gaps_b == 0
+    assert [tuple(m)[:2] for m in minutes_a] == [tuple(m)[:2] for m in minutes_b]
+    assert [m[2] for m in minutes_a] == pytest.approx([m[2] for m in minutes_b], rel=1e-12)

@@ -86,7 +86,7 @@ def pi(tmp_path, servers):
             daemon.process(raw)
     daemon.writer.flush()
     last = daemon.last_ts
-    daemon.db.close()
+    daemon.close_store()
 
     dev = tmp_path / "dev"
     dev.mkdir()

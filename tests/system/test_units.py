@@ -107,6 +107,13 @@ def test_the_dashboard_starts_after_the_daemon_and_shares_its_state_directory():
     ]
 
 
+@pytest.mark.parametrize("unit, tasks", [("mcpd.service", 256), ("dashboard.service", 128)])
+def test_both_bound_their_open_files_and_threads(unit, tasks):
+    """A flood of clients or a leak stops at the unit's limits, not the Pi's."""
+    d = directives(unit)
+    assert d["LimitNOFILE"] == ["1024"] and d["TasksMax"] == [str(tasks)]
+
+
 @pytest.mark.parametrize("unit", UNITS)
 def test_both_are_hardened_the_same_way(unit):
     d = directives(unit)

@@ -73,7 +73,9 @@ def test_no_alerts_says_so(tmp_path):
 
 def test_a_database_without_alert_events_yet_has_no_alerts(tmp_path):
     path = tmp_path / "power.db"
-    sqlite3.connect(path).execute("CREATE TABLE t (x)").connection.commit()  # not migrated
+    Database(path).close()
+    with sqlite3.connect(path) as conn:  # as before the migration that added them
+        conn.executescript("DROP VIEW alerts; DROP VIEW alerts_active; DROP TABLE alert_event;")
     page = build_page(path, clock=FakeClock(wall_ms=NOW))
     assert "No alert firing." in page.doc.get_model_by_name("alerts").text
 
