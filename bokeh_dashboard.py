@@ -13,7 +13,8 @@ import sys
 from bokeh.io import curdoc
 
 from corcypower import settings
-from corcypower.dashboard.app import make_document, shared
+from corcypower.dashboard.app import shared
+from corcypower.dashboard.page import make_document
 
 parser = argparse.ArgumentParser(prog="bokeh serve bokeh_dashboard.py --args")
 parser.add_argument("--config", help="config file (TOML)")

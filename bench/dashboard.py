@@ -1,42 +1,55 @@
-"""Dashboard benchmarks: end-to-end latency, Bokeh server CPU per viewer, first render of a year.
+"""Dashboard benchmarks: bytes on the wire, first render, end-to-end latency, server CPU.
 
-    python bench/dashboard.py latency [--updates 80]       # batch end -> value in the browser's document
+    python bench/dashboard.py wire [--days 2 | --db F]   # bytes of a first load and a reload
+    python bench/dashboard.py render [--days 2 | --db F] # first live number, whole page drawn
+    python bench/dashboard.py latency [--updates 80]     # batch end -> value in the browser
     python bench/dashboard.py cpu [--sessions 1,5,20] [--seconds 30]
-    python bench/dashboard.py render --db YEAR.db          # a year of history (or --days N to make one)
+    python bench/dashboard.py all                        # the four, for docs/dashboard.md
 
 Everything runs as users run it: `corcypower run` on the emulated chip and `corcypower
 dashboard` as two processes, pages in Debian's headless Chromium (Playwright).
 
+wire: a first load of the page on a phone (390 px) and a reload, counted at the TCP level by
+    a proxy between the browser and the dashboard: HTTP (gzip) and the websocket, both ways.
+render: from the start of navigation to the first live number on the page (the total's card
+    showing watts), and to the whole page drawn (live, history, energy; Bokeh idle): on the
+    desktop (1366 px), and on a phone (390 px, touch, device scale 3) with the CPU slowed 4x
+    (CDP Emulation.setCPUThrottlingRate). Median of --runs fresh tabs each.
 latency: in the page, every stream into the `live` source is timed against its `ts` (the
     batch's end, ms UTC, by the same machine's clock): p50, p95, max over the updates.
 cpu: the dashboard process's CPU time (utime + stime from /proc) over --seconds while N tabs
     are open, as a share of one core; the daemon's too, for scale, in the same run.
-render: a fresh tab until every plot has data and Bokeh reports the document idle, over a
-    power.db holding a year (simulated through the store's write path), median of 3.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.dashboard.browser import LIVE_TS, launch, require_browser  # noqa: E402
+from tests.dashboard.browser import DRAWN, context, launch, require_browser  # noqa: E402
+from tests.dashboard.helpers import free_port  # noqa: E402
 from tests.dashboard.processes import corcypower, write_config  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
-READY = "() => window.Bokeh && Bokeh.documents.length && Bokeh.documents[0].get_model_by_name('live') && ({live})() > 0"
-FULL = """() => { const d = Bokeh.documents[0]; const n = (m) => d.get_model_by_name(m).data;
-  return n('history_main').x.length > 0 && n('daily').day.length > 0 && d.is_idle }"""
+WAIT_MS = 300_000  # a throttled phone on a loaded machine is slow: bounded, but generous
 TIMER = """() => { window.latencies = []; const s = Bokeh.documents[0].get_model_by_name('live');
   s.streaming.connect(() => { const ts = s.data.ts; window.latencies.push(Date.now() - ts[ts.length - 1]) }) }"""
+# when the total's card first shows a number, in ms since the navigation started
+FIRST_NUMBER = """(() => { const look = () => {
+  try { const d = window.Bokeh && Bokeh.documents[0]; const m = d && d.get_model_by_name('numbers');
+    const v = m && Bokeh.index.find_one(m); const big = v && v.shadow_el.querySelector('.card.total .big');
+    if (big && /[0-9]/.test(big.textContent)) { window.firstNumber = performance.now(); return } } catch (e) {}
+  requestAnimationFrame(look) }; requestAnimationFrame(look) })();"""
 
 
 def cpu_seconds(pid: int) -> float:
@@ -47,12 +60,17 @@ def cpu_seconds(pid: int) -> float:
 class Stack:
     """The daemon and the dashboard on a temporary config; optionally an existing power.db."""
 
-    def __init__(self, db: Path | None = None):
+    def __init__(self, db: Path | None = None, proxy_port: int | None = None):
         self.tmp = Path(tempfile.mkdtemp(prefix="corcypower-bench-"))
         config, _, port = write_config(self.tmp, stale=5.0)
+        text = config.read_text()
         if db is not None:
-            text = config.read_text().replace(str(self.tmp / "power.db"), str(db.resolve()))
-            config.write_text(text)
+            text = text.replace(str(self.tmp / "power.db"), str(db.resolve()))
+        if proxy_port is not None:  # the page as the proxy serves it is another origin
+            origin = f'allow_websocket_origin = ["localhost:{proxy_port}"]\n'
+            text = text.replace("[dashboard]\n", "[dashboard]\n" + origin)
+        config.write_text(text)
+        self.port = port
         self.daemon = corcypower("run", "--config", str(config), cwd=self.tmp)
         self.daemon.wait_for("sampling 3 channels")
         self.dashboard = corcypower("dashboard", "--config", str(config), cwd=self.tmp)
@@ -63,11 +81,124 @@ class Stack:
         self.daemon.stop()
 
 
-def open_tab(browser, url: str):
-    page = browser.new_page()
+class CountingProxy:
+    """A TCP proxy on `port` to `target`, counting the bytes that pass each way."""
+
+    def __init__(self, port: int, target: int):
+        self.port, self.target = port, target
+        self.down = self.up = 0  # server -> browser, browser -> server
+        self.loop = asyncio.new_event_loop()
+        started = threading.Event()
+        threading.Thread(target=self._run, args=(started,), daemon=True).start()
+        started.wait(30)
+
+    def _run(self, started: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        server = self.loop.run_until_complete(
+            asyncio.start_server(self._client, "127.0.0.1", self.port)
+        )
+        started.set()
+        self.loop.run_until_complete(server.serve_forever())
+
+    async def _client(self, reader, writer) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
+
+        async def pipe(src, dst, downstream: bool) -> None:
+            try:
+                while chunk := await src.read(65536):
+                    if downstream:
+                        self.down += len(chunk)
+                    else:
+                        self.up += len(chunk)
+                    dst.write(chunk)
+                    await dst.drain()
+            except (ConnectionError, asyncio.CancelledError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer, False), pipe(up_reader, writer, True))
+
+    def reset(self) -> None:
+        self.down = self.up = 0
+
+
+def open_tab(browser, url: str, width: int = 1366, throttle: float = 1.0):
+    """A fresh tab (its own context: nothing cached) once the page is drawn; and its times."""
+    ctx = context(browser, width)
+    ctx.set_default_timeout(WAIT_MS)
+    page = ctx.new_page()
+    if throttle > 1:
+        cdp = ctx.new_cdp_session(page)
+        cdp.send("Emulation.setCPUThrottlingRate", {"rate": throttle})
+    page.add_init_script(FIRST_NUMBER)
     page.goto(url)
-    page.wait_for_function(READY.format(live=LIVE_TS), timeout=60_000)
-    return page
+    page.wait_for_function("() => window.firstNumber != null", polling=50)
+    first = page.evaluate("window.firstNumber") / 1000
+    page.wait_for_function(DRAWN, polling=50)
+    drawn = page.evaluate("performance.now()") / 1000
+    return page, first, drawn
+
+
+def wire(args) -> None:
+    from playwright.sync_api import sync_playwright
+
+    proxy_port = free_port()
+    stack = Stack(history(args), proxy_port=proxy_port)
+    proxy = CountingProxy(proxy_port, stack.port)
+    try:
+        with sync_playwright() as p:
+            browser = launch(p)
+            page, _, _ = open_tab(browser, f"http://localhost:{proxy_port}/", width=390)
+            first = (proxy.down, proxy.up)
+            proxy.reset()
+            page.reload()
+            page.wait_for_function(DRAWN, polling=50)
+            again = (proxy.down, proxy.up)
+            browser.close()
+    finally:
+        stack.stop()
+    print("bytes on the wire, a phone (390 px) opening the page, counted by a TCP proxy:")
+    print(
+        f"  first load: {first[0] / 1e6:.3f} MB received, {first[1] / 1e6:.3f} MB sent   (target <= 1.5 MB)"
+    )
+    print(
+        f"  reload (BokehJS cached): {again[0] / 1e6:.3f} MB received, {again[1] / 1e6:.3f} MB sent"
+    )
+
+
+def render(args) -> None:
+    from playwright.sync_api import sync_playwright
+
+    db = history(args)
+    stack = Stack(db)
+    try:
+        with sync_playwright() as p:
+            browser = launch(p)
+            for label, width, throttle, target in (
+                ("desktop (1366 px)", 1366, 1.0, 1.5),
+                ("phone (390 px), CPU 4x slower", 390, 4.0, 4.0),
+            ):
+                firsts, drawns = [], []
+                for _ in range(args.runs):
+                    page, first, drawn = open_tab(browser, stack.url, width, throttle)
+                    firsts.append(first)
+                    drawns.append(drawn)
+                    page.context.close()
+                print(f"first render, {label}, {args.runs} fresh tabs:")
+                print(
+                    f"  first live number: median {statistics.median(firsts):.2f} s "
+                    f"{[round(t, 2) for t in firsts]}   (target <= {target:g} s)"
+                )
+                print(
+                    f"  whole page drawn:  median {statistics.median(drawns):.2f} s "
+                    f"{[round(t, 2) for t in drawns]}"
+                )
+            browser.close()
+    finally:
+        stack.stop()
+    if db is not None:
+        print(f"  over {db} ({db.stat().st_size / 1e6:.0f} MB)")
 
 
 def latency(args) -> None:
@@ -77,7 +208,7 @@ def latency(args) -> None:
     try:
         with sync_playwright() as p:
             browser = launch(p)
-            page = open_tab(browser, stack.url)
+            page, _, _ = open_tab(browser, stack.url)
             page.evaluate(TIMER)
             page.wait_for_function(
                 f"() => window.latencies.length >= {args.updates}",
@@ -106,7 +237,7 @@ def cpu(args) -> None:
             print(f"CPU over {args.seconds:g} s, as % of one core:")
             for n in [int(x) for x in args.sessions.split(",")]:
                 while len(tabs) < n:
-                    tabs.append(open_tab(browser, stack.url))
+                    tabs.append(open_tab(browser, stack.url)[0])
                 time.sleep(3)  # let the new sessions settle
                 pids = (stack.dashboard.proc.pid, stack.daemon.proc.pid)
                 before = [cpu_seconds(pid) for pid in pids]
@@ -123,44 +254,12 @@ def cpu(args) -> None:
     print("  (target: dashboard <= 30 % of one core at 20 sessions)")
 
 
-def render(args) -> None:
-    from playwright.sync_api import sync_playwright
-
-    db = Path(args.db) if args.db else None
-    if db is None or not db.exists():
-        db = make_history(db, args.days)
-    stack = Stack(db)
-    try:
-        with sync_playwright() as p:
-            browser = launch(p)
-            times, year = [], []
-            for _ in range(3):
-                page = browser.new_page()
-                t0 = time.perf_counter()
-                page.goto(stack.url)
-                page.wait_for_function(READY.format(live=LIVE_TS), timeout=120_000)
-                page.wait_for_function(FULL, timeout=120_000, polling=50)
-                times.append(time.perf_counter() - t0)
-                t0 = time.perf_counter()  # then the whole year in the history plot
-                page.get_by_role("button", name="year").click()
-                page.wait_for_function(
-                    "() => Bokeh.documents[0].get_model_by_name('history_plot').title.text.endsWith('year')"
-                    " && Bokeh.documents[0].get_model_by_name('history_main').data.x.length > 300"
-                    " && Bokeh.documents[0].is_idle",
-                    timeout=120_000,
-                    polling=50,
-                )
-                year.append(time.perf_counter() - t0)
-                page.close()
-            browser.close()
-    finally:
-        stack.stop()
-    size = db.stat().st_size / 1e6
-    print(f"first full render over {db} ({size:.0f} MB):")
-    print(
-        f"  page to every plot drawn: median {statistics.median(times):.2f} s  {[round(t, 2) for t in times]}"
-    )
-    print(f"  'year' button to the year drawn: median {statistics.median(year):.2f} s")
+def history(args) -> Path:
+    """--db, made with --days of the emulated household if it does not exist (once per run)."""
+    if getattr(args, "made", None) is None:
+        db = Path(args.db) if args.db else None
+        args.made = db if db is not None and db.exists() else make_history(db, args.days)
+    return args.made
 
 
 def make_history(path: Path | None, days: float) -> Path:
@@ -177,19 +276,29 @@ def make_history(path: Path | None, days: float) -> Path:
 
 
 def main() -> None:
-    require = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    sub = require.add_subparsers(dest="what", required=True)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    history_options = argparse.ArgumentParser(add_help=False)
+    history_options.add_argument("--db", help="a power.db to draw (made with --days if absent)")
+    history_options.add_argument("--days", type=float, default=2.0, help="days to simulate")
+    sub.add_parser("wire", parents=[history_options])
+    p = sub.add_parser("render", parents=[history_options])
+    p.add_argument("--runs", type=int, default=3)
     p = sub.add_parser("latency")
     p.add_argument("--updates", type=int, default=80)
     p = sub.add_parser("cpu")
     p.add_argument("--sessions", default="1,5,20")
     p.add_argument("--seconds", type=float, default=30.0)
-    p = sub.add_parser("render")
-    p.add_argument("--db", help="a power.db with a year of history (made with --days if absent)")
-    p.add_argument("--days", type=float, default=365.0)
-    args = require.parse_args()
+    p = sub.add_parser("all", parents=[history_options])
+    p.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
     require_browser_or_exit()
-    {"latency": latency, "cpu": cpu, "render": render}[args.what](args)
+    if args.what == "all":
+        args.updates, args.sessions, args.seconds = 80, "1,5,20", 30.0
+        for bench in (wire, render, latency, cpu):
+            bench(args)
+        return
+    {"wire": wire, "render": render, "latency": latency, "cpu": cpu}[args.what](args)
 
 
 def require_browser_or_exit() -> None:

@@ -45,6 +45,18 @@ class Clock:
         return not stop.wait(delay)
 
 
+def age_text(seconds: float) -> str:
+    """How long ago, as people say it: 12.4 s, 5 min, 1.5 h, 3 days."""
+    seconds = max(seconds, 0.0)
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172_800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86_400:.0f} days"
+
+
 class FakeClock(Clock):
     """A clock that only moves when slept on or told to: for tests and fast replays."""
 

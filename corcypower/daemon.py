@@ -71,10 +71,11 @@ class MinuteSummary:
         from corcypower.analysis import FLAG_NAMES
 
         out = []
+        table = EMULATED_ADVICE if self.config["adc.chip"] == "emulated" else ADVICE
         for name, flags in self.flags.items():
             kind = self.config.channel(name).kind
             for bit, flag in FLAG_NAMES.items():
-                advice = ADVICE.get(f"{flag} {kind}") or ADVICE.get(flag)
+                advice = table.get(f"{flag} {kind}") or table.get(flag)
                 if flags & bit and advice:
                     out.append(f"{name} ({kind}) {flag}: {advice}")
         return out
@@ -97,6 +98,16 @@ ADVICE = {
     "voltage-below-noise": "its voltage channel sees no mains, so its power is unknown",
     "dead-read": "every count 0 (or full scale): the ADC did not answer; check its power, "
     "its ground and the SPI wiring (MISO)",
+}
+# The emulated chip has no wires: its flags come from its settings, or from a busy computer.
+EMULATED_ADVICE = {
+    "clipped": "the emulated chip overdrives this input (emulator.clip_channels)",
+    "flat voltage": "the emulated chip leaves this input unconnected (emulator.flat_channels)",
+    "no-cycles voltage": "the emulated signal has no mains cycles (emulator.flat_channels, "
+    "or the capture file replayed)",
+    "late": "sampling fell behind: this computer is busy (the emulated chip runs on its CPU; "
+    "check `top`)",
+    "nominal-voltage": ADVICE["nominal-voltage"],
 }
 
 

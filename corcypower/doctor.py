@@ -14,6 +14,7 @@ import stat
 from dataclasses import dataclass
 
 from corcypower import settings
+from corcypower.clock import age_text
 from corcypower.errors import CorcyPowerError
 from corcypower.live.address import STATE_PATH, local_url
 from corcypower.probe import Probe, describe_greeting, group_name
@@ -188,21 +189,10 @@ def _last_row(config: Config, probe: Probe, last: int | None) -> Result:
             f"last row: {-age:.0f} s in the future",
             "the clock went back since it was stored: check the clock line below",
         )
-    text = f"last row: {_ago(age)} ago"
+    text = f"last row: {age_text(age)} ago"
     if age <= limit:
         return Result(True, text)
     return Result(False, text + " (the daemon is not storing)", STATUS_HINT)
-
-
-def _ago(seconds: float) -> str:
-    seconds = max(seconds, 0.0)
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172_800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86_400:.0f} days"
 
 
 def check_clock(probe: Probe) -> Result:
@@ -239,7 +229,9 @@ def check_api(config: Config, probe: Probe) -> Result:
         )
     if status != 200:
         return Result(False, f"daemon API: {url} answered HTTP {status}: {doc}", STATUS_HINT)
-    text = f"daemon API: answering at {url}, latest batch {_ago(doc.get('age_ms', 0) / 1000)} old"
+    text = (
+        f"daemon API: answering at {url}, latest batch {age_text(doc.get('age_ms', 0) / 1000)} old"
+    )
     problems = [
         f"{ch.get('name')} {flag}"
         for ch in doc.get("channels", [])
@@ -256,9 +248,13 @@ def check_api(config: Config, probe: Probe) -> Result:
     return Result(True, text)
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 def check_dashboard(config: Config, probe: Probe) -> Result:
-    port = config["dashboard.port"]
-    url = local_url(config["dashboard.address"], port)
+    """Whether the page answers, and from where it can be opened: only what is true."""
+    address, port = config["dashboard.address"], config["dashboard.port"]
+    url = local_url(address, port)
     try:
         probe.get(url, probe.timeout)
     except OSError as exc:
@@ -267,8 +263,23 @@ def check_dashboard(config: Config, probe: Probe) -> Result:
             f"dashboard: nothing answers at {url} ({exc})",
             "sudo systemctl status dashboard; journalctl -u dashboard -n 50",
         )
-    where = f"http://{socket.gethostname()}.local:{port}"
-    return Result(True, f"dashboard: answering on port {port}; from a phone on the LAN: {where}")
+    if address in LOOPBACK:
+        return Result(
+            True,
+            f"dashboard: answering at {url}, from this machine only (dashboard.address = "
+            f'"{address}"; for a phone on the LAN: address = "0.0.0.0" and allow_websocket_origin)',
+        )
+    origins = config["dashboard.allow_websocket_origin"]
+    if not origins:
+        return Result(
+            False,
+            f"dashboard: answering on port {port} of {address}, but a browser on the LAN would "
+            "get an empty page: no origin is allowed but localhost",
+            f'[dashboard] allow_websocket_origin = ["{socket.gethostname()}.local:{port}", '
+            f'"<this Pi\'s address>:{port}"], then sudo systemctl restart dashboard',
+        )
+    where = "  ".join(f"http://{origin}/" for origin in origins)
+    return Result(True, f"dashboard: answering on port {port}; from the LAN: {where}")
 
 
 def check_mysql(config: Config, probe: Probe) -> Result:

@@ -1,11 +1,12 @@
-"""Batch stamps against wall-clock steps (corcypower/clock.py), on the injectable FakeClock."""
+"""Batch stamps against wall-clock steps (corcypower/clock.py), on the injectable FakeClock; and
+the clock's words for people: how long ago."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from corcypower.clock import ACCEPT_STEP_AFTER_S, RESTART_HOLE_MS, FakeClock, Stamper
+from corcypower.clock import ACCEPT_STEP_AFTER_S, RESTART_HOLE_MS, FakeClock, Stamper, age_text
 
 DAY_MS = 86_400_000
 BATCH_MS = 500
@@ -129,3 +130,10 @@ def test_a_few_ms_of_jitter_after_a_hole_warns_of_nothing(caplog):
     after = run.batches(2, hole_s=2.0)
     assert after[0] - before == 2000 + BATCH_MS  # the hole keeps its length
     assert "behind" not in caplog.text and "caught up" not in caplog.text
+
+
+def test_ages_read_as_people_say_them():
+    assert age_text(12.4) == "12.4 s" and age_text(-1) == "0.0 s"
+    assert age_text(300) == "5 min"
+    assert age_text(3 * 3600) == "3.0 h"
+    assert age_text(3 * 86_400) == "3 days"

@@ -7,6 +7,7 @@ from corcypower.cli import (
     acquire,  # noqa: F401  (registers its commands)
     alerts,  # noqa: F401
     dashboard,  # noqa: F401
+    energy,  # noqa: F401
     history,  # noqa: F401
     mysql,  # noqa: F401
     system,  # noqa: F401

@@ -220,6 +220,11 @@ def status(config_path, db_path):
 
 
 @cli.command("settings")
-def settings_doc():
-    """Print every setting with its default and meaning (Markdown)."""
+@config_option
+def settings_doc(config_path):
+    """Print every setting with its default and meaning (Markdown); with --config, check that
+    file and list what it sets."""
     click.echo(settings.markdown(), nl=False)
+    if config_path:
+        config = settings.load(config_path)
+        click.echo(settings.given(config), nl=False)

@@ -23,11 +23,17 @@ def serve(config: settings.Config, port: int | None, address: str | None) -> Non
     from tornado.ioloop import IOLoop
 
     from corcypower.dashboard.app import Dashboard
-    from corcypower.dashboard.server import allowed_origins, make_server, page_url
+    from corcypower.dashboard.server import (
+        allowed_origins,
+        make_server,
+        page_url,
+        quiet_access_log,
+    )
 
     port = port or config["dashboard.port"]
     if address:
         config.values["dashboard.address"] = address
+    quiet_access_log()
     dashboard = Dashboard(config).start()
     loop = IOLoop.current()
     try:
@@ -71,7 +77,10 @@ def dashboard(config_path, port, address):
 @config_option
 @port_option
 @address_option
-def demo(config_path, port, address):
+@click.option(
+    "--api-port", type=click.IntRange(1, 65535), help="Port of the state API. Default: api.port."
+)
+def demo(config_path, port, address, api_port):
     """Run the monitor on the emulated chip and its dashboard, and print the URL."""
     from corcypower.daemon import Daemon
     from corcypower.services import attach
@@ -79,6 +88,8 @@ def demo(config_path, port, address):
     config = settings.load(config_path)
     setup_logging(config["log.level"])
     config.values["adc.chip"] = "emulated"  # whatever the file says: no hardware here
+    if api_port:
+        config.values["api.port"] = api_port
     if config.source is None:  # never write demo data into the default ~/power.db
         config.values["store.path"] = "power-demo.db"
     daemon = Daemon(config)

@@ -17,6 +17,7 @@ from corcypower.cli.common import (
     db_option,
     setup_logging,
 )
+from corcypower.energy.periods import BAR_UNITS
 from corcypower.errors import CorcyPowerError
 
 RELATIVE = re.compile(r"^-(\d+(?:\.\d+)?)\s*([smhdw])$")
@@ -27,8 +28,10 @@ LAST_MS = 4_102_444_800_000
 MAX_POINTS = 1_000_000
 
 
-def parse_time(text: str, option: str, now_ms: int) -> int:
-    """ms UTC of 'now', '-30d' (also s, m, h, w), a local date/time, or ISO 8601 with offset."""
+def parse_time(text: str, option: str, now_ms: int, tz=None) -> int:
+    """ms UTC of 'now', '-30d' (also s, m, h, w), a local date/time, or ISO 8601 with offset.
+
+    A date/time without an offset is local time: of `tz`, else of this machine."""
     text = text.strip()
     if text == "now":
         return now_ms
@@ -44,6 +47,8 @@ def parse_time(text: str, option: str, now_ms: int) -> int:
         if when is None:
             ms = now_ms - round(float(m.group(1)) * UNIT_MS[m.group(2)])
         else:
+            if when.tzinfo is None and tz is not None:
+                when = when.replace(tzinfo=tz)
             ms = round(when.timestamp() * 1000)  # naive: local time
     except (ValueError, OverflowError, OSError):  # year 1 or 9999 in local time
         ms = -1
@@ -100,22 +105,34 @@ def simulate(config_path, db_path, days):
     help="With auto: points per channel at least.",
 )
 @click.option(
+    "--energy",
+    type=click.Choice(BAR_UNITS),
+    help="Instead of power: energy and cost per local hour, day or month (the report's columns).",
+)
+@click.option(
     "--out",
     "out_path",
     type=click.Path(dir_okay=False),
     default="-",
     help="CSV file. Default: stdout.",
 )
-def export_(config_path, db_path, start, end, channels, resolution, points, out_path):
-    """Write history to CSV (one format at every resolution)."""
+def export_(config_path, db_path, start, end, channels, resolution, points, energy, out_path):
+    """Write history to CSV (one format at every resolution), or energy and cost per bar."""
+    from corcypower.energy.report import export_energy
+    from corcypower.energy.tariff import Tariff
     from corcypower.store.csvexport import export_csv
     from corcypower.store.database import Database
 
-    _, path = config_and_db(config_path, db_path)
+    config, path = config_and_db(config_path, db_path)
     now = round(time.time() * 1000)
-    start_ms, end_ms = parse_time(start, "--start", now), parse_time(end, "--end", now)
+    tz = Tariff.from_config(config).tz if energy else None  # energy: the tariff's days
+    start_ms, end_ms = parse_time(start, "--start", now, tz), parse_time(end, "--end", now, tz)
     if end_ms <= start_ms:
         raise CorcyPowerError(f"--end {end!r} is not after --start {start!r}")
+    if energy and channels:
+        raise click.UsageError(
+            "--energy takes the channels' roles from the config: drop --channels"
+        )
     names = None
     if channels is not None:
         names = [n.strip() for n in channels.split(",") if n.strip()]
@@ -123,9 +140,17 @@ def export_(config_path, db_path, start, end, channels, resolution, points, out_
             raise CorcyPowerError(
                 f"--channels {channels!r}: expected channel names, like main,solar"
             )
+
+    def write(db, out) -> str:
+        if energy:
+            rows = export_energy(db, config, out, start_ms, end_ms, energy, now)
+            return f"{rows} rows of energy per {energy}"
+        level, rows = export_csv(db, out, start_ms, end_ms, names, resolution, points)
+        return f"{rows} rows at level {level}"
+
     with Database(path, read_only=True) as db:
         if out_path == "-":
-            level, rows = export_csv(db, sys.stdout, start_ms, end_ms, names, resolution, points)
+            done = write(db, sys.stdout)
         else:
             try:
                 out = open(out_path, "w", encoding="utf-8", newline="")  # noqa: SIM115
@@ -134,8 +159,8 @@ def export_(config_path, db_path, start, end, channels, resolution, points, out_
                     f"--out {out_path}: cannot write it ({exc.strerror})"
                 ) from None
             with out:
-                level, rows = export_csv(db, out, start_ms, end_ms, names, resolution, points)
-    click.echo(f"{rows} rows at level {level}", err=True)
+                done = write(db, out)
+    click.echo(done, err=True)
 
 
 def _channel_names(values: tuple[str, ...]) -> dict[int, str]:

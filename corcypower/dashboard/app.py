@@ -3,6 +3,7 @@
 Every browser tab gets a Page (page.py); they all share one Dashboard: the config, one
 poller of the daemon's live API, and a small pool of threads that query power.db, each with
 its own read-only connection, so a year-long query never holds up the live streams.
+Pages import this module, never the other way round.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from corcypower import settings
-from corcypower.dashboard.data import View, local_zone
+from corcypower.clock import Clock
+from corcypower.dashboard.data import View
 from corcypower.dashboard.poller import LivePoller
+from corcypower.energy.tariff import Tariff
+from corcypower.energy.zone import local_zone
 from corcypower.errors import CorcyPowerError
 from corcypower.live.address import local_url
 from corcypower.settings import Config
@@ -34,9 +38,17 @@ def default_state_url(config: Config) -> str:
 class Dashboard:
     """What every session of one server shares."""
 
-    def __init__(self, config: Config, poller: LivePoller | None = None, threads: int = 2):
+    def __init__(
+        self,
+        config: Config,
+        poller: LivePoller | None = None,
+        threads: int = 2,
+        clock: Clock | None = None,
+    ):
         self.config = config
         self.view = View.from_config(config)
+        self.tariff = Tariff.from_config(config)
+        self.clock = clock or Clock()
         self.tz = local_zone(config["dashboard.timezone"])
         self.state_url = default_state_url(config)
         self.poller = poller or LivePoller(self.state_url, self.view.live_ms)
@@ -45,17 +57,20 @@ class Dashboard:
         # threads=0: queries run inline (a document built in a test, without a server)
         self.executor = ThreadPoolExecutor(threads, "dashboard-db") if threads else None
         self._local = threading.local()
-        self._once: tuple[list, Any] | None = None
+        # the optional BokehJS bundles the page does without (learnt from the first page)
+        self.unused_bundles: list[str] | None = None
+        self._once: dict[str, tuple[list, Any]] = {}
 
-    def once(self, batches: list, make: Callable[[list], Any]) -> Any:
-        """make(batches), made once for the list of batches the poller hands every tab.
+    def once(self, batches: list, key: str, make: Callable[[list], Any]) -> Any:
+        """make(batches), made once per key for the list of batches the poller hands every tab.
 
-        Tabs take batches on the server's one IOLoop thread, one after another, so a single
-        slot is enough; it holds the list itself, so identity cannot be reused meanwhile.
+        Tabs take batches on the server's one IOLoop thread, one after another, so one slot
+        per key is enough; it holds the list itself, so identity cannot be reused meanwhile.
         """
-        if self._once is None or self._once[0] is not batches:
-            self._once = (batches, make(batches))
-        return self._once[1]
+        slot = self._once.get(key)
+        if slot is None or slot[0] is not batches:
+            slot = self._once[key] = (batches, make(batches))
+        return slot[1]
 
     def start(self) -> Dashboard:
         self.poller.start()
@@ -110,10 +125,3 @@ def shared(config: Config | None = None) -> Dashboard:
         if _shared is None:
             _shared = Dashboard(config or settings.load()).start()
         return _shared
-
-
-def make_document(doc, dashboard: Dashboard | None = None):
-    """Build one tab's page (a Bokeh FunctionHandler's function)."""
-    from corcypower.dashboard.page import Page
-
-    return Page(dashboard or shared(), doc)

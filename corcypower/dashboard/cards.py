@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
+from corcypower.clock import age_text
 from corcypower.dashboard.data import Reading
 
 IMPORT_COLOR = "#d9480f"  # drawn from the grid
@@ -15,21 +16,38 @@ EXPORT_COLOR = "#2b8a3e"  # sent to the grid
 IDLE_W = 1.0  # below this a channel is neither importing nor exporting
 
 STYLE = f"""
-:host {{ font-family: system-ui, sans-serif; }}
-.bk-clearfix {{ padding: 0 6px; }}
-.cards {{ display: flex; flex-wrap: wrap; gap: 8px; }}
-.card {{ flex: 1 1 150px; border: 1px solid #ddd; border-radius: 8px; padding: 6px 10px; }}
+:host {{ font-family: system-ui, sans-serif; font-size: 15px; }}
+.bk-clearfix {{ padding: 0 6px; width: 100%; box-sizing: border-box; }}
+h2 {{ font-size: 1.25em; margin: 4px 0; }}
+h3 {{ font-size: 1.1em; margin: 4px 0; }}
+.cards {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 8px; }}
+.card {{ border: 1px solid #ddd; border-radius: 8px; padding: 6px 10px; min-width: 0; }}
 .card .name {{ color: #555; font-size: 0.9em; }}
-.card .big {{ font-size: 1.9em; font-weight: 600; font-variant-numeric: tabular-nums; }}
-.card .small {{ color: #444; font-size: 0.85em; font-variant-numeric: tabular-nums; }}
+.card .big {{ font-size: 1.8em; font-weight: 600; font-variant-numeric: tabular-nums; white-space: nowrap; }}
+.summary .card .big {{ font-size: 1.4em; white-space: normal; }}
+.summary .period {{ margin: 4px 0 8px; }}
+.summary table {{ margin-top: 8px; }}
+.card .small {{ color: #444; font-size: 0.8em; font-variant-numeric: tabular-nums; }}
 .card.total {{ border-width: 2px; }}
 .status {{ color: #555; font-size: 0.85em; margin-top: 4px; }}
 .import .big {{ color: {IMPORT_COLOR}; }}
 .export .big {{ color: {EXPORT_COLOR}; }}
+.stale .card, .stale .card .big {{ color: #999; border-color: #e5e5e5; background: #f6f6f6; }}
+.stale .status {{ color: #b35c00; font-weight: 600; }}
 .warn {{ color: #b35c00; font-weight: 600; }}
+.scroll {{ overflow-x: auto; max-width: calc(100vw - 24px); }}
 table {{ border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 0.9em; }}
 td, th {{ padding: 2px 8px; text-align: right; border-bottom: 1px solid #eee; }}
-td:first-child, th:first-child, td:last-child, th:last-child {{ text-align: left; }}
+td:first-child, th:first-child {{ text-align: left; }}
+.alerts ul {{ list-style: none; margin: 4px 0; padding: 0; }}
+.alerts li {{ padding: 4px 0; border-bottom: 1px solid #eee; overflow-wrap: anywhere; }}
+.alerts .active li {{ background: #fff0f0; border-left: 4px solid #c92a2a; padding: 6px 8px;
+                      margin-bottom: 4px; border-radius: 4px; }}
+.alerts .state {{ font-weight: 600; }}
+.alerts .firing .state, .alerts .active .state {{ color: #c92a2a; }}
+.alerts .resolved .state {{ color: #2b8a3e; }}
+.alerts .when, .alerts .none {{ color: #555; font-variant-numeric: tabular-nums; }}
+h4 {{ font-size: 1em; margin: 8px 0 2px; }}
 .banner {{ background: #c92a2a; color: white; padding: 8px 12px; border-radius: 6px;
            font-weight: 600; }}
 """
@@ -71,30 +89,50 @@ def watts_text(watts: float | None) -> str:
     return f"{watts:.0f} W"
 
 
-def numbers_html(readings: list[Reading], status: str = "") -> str:
-    """One card per channel (the total first): W big, then A, V, PF; Hz for a voltage.
+def card_html(r: Reading) -> str:
+    """One channel's card (or the total's): W big, then A and V, PF and the direction; V and Hz
+    for a voltage. Two small lines always, so a card keeps its height as the numbers change."""
+    if r.kind == "voltage":
+        big = _num(r.volts, ".1f", " V")
+        small = _num(r.hz, ".2f", " Hz") + "<br>&nbsp;"
+        css = ""
+    else:
+        big = watts_text(r.watts)
+        way = direction(r.watts)
+        small = f"{_num(r.amps, '.2f', ' A')} · {_num(r.volts, '.1f', ' V')}<br>"
+        small += "PF " + _num(r.pf, ".2f") + (f" · {way}" if way else "")
+        css = way
+    warn = f'<div class="warn">{escape(", ".join(r.flags))}</div>' if r.flags else ""
+    return (
+        f'<div class="card {r.kind} {css}"><div class="name">{escape(r.name)}</div>'
+        f'<div class="big">{big}</div><div class="small">{small}</div>{warn}</div>'
+    )
 
-    `status` (when the batch was) goes under the cards: the same Div, the same message.
+
+def numbers_html(readings: list[Reading], status: str = "", stale: bool = False) -> str:
+    """One card per channel, the total first, and under them `status` (when the batch was).
+
+    Stale numbers are greyed: they are no longer what the meter reads.
     """
-    cards = []
-    for r in readings:
-        if r.kind == "voltage":
-            big = _num(r.volts, ".1f", " V")
-            small = _num(r.hz, ".2f", " Hz")
-            css = ""
-        else:
-            big = watts_text(r.watts)
-            parts = [_num(r.amps, ".2f", " A"), _num(r.volts, ".1f", " V")]
-            parts.append("PF " + _num(r.pf, ".2f"))
-            way = direction(r.watts)
-            small = " · ".join(parts) + (f" · {way}" if way else "")
-            css = way
-        warn = f'<div class="warn">{escape(", ".join(r.flags))}</div>' if r.flags else ""
-        cards.append(
-            f'<div class="card {r.kind} {css}"><div class="name">{escape(r.name)}</div>'
-            f'<div class="big">{big}</div><div class="small">{small}</div>{warn}</div>'
-        )
-    return f'<div class="cards">{"".join(cards)}</div><div class="status">{escape(status)}</div>'
+    parts = numbers_parts(readings, status, stale)
+    cards = "".join(h for p, h in zip(parts["part"], parts["html"], strict=True) if p == "card")
+    return (
+        f'<div class="{parts["html"][0]}"><div class="cards">{cards}</div>'
+        f'<div class="status">{parts["html"][-1]}</div></div>'
+    )
+
+
+def numbers_parts(readings: list[Reading], status: str = "", stale: bool = False) -> dict:
+    """numbers_html() in parts, for the page to replace piece by piece: the container's class,
+    each card, the status line (part "class", "card"..., "status"; html)."""
+    return {
+        "part": ["class", *("card" for _ in readings), "status"],
+        "html": [
+            "numbers stale" if stale else "numbers",
+            *map(card_html, readings),
+            escape(status),
+        ],
+    }
 
 
 def health_html(batch: dict | None, source: str) -> str:
@@ -112,8 +150,8 @@ def health_html(batch: dict | None, source: str) -> str:
             f'<td class="{"warn" if flags else ""}">{escape(text)}</td></tr>'
         )
     return (
-        "<table><tr><th>channel</th><th>samples</th><th>ADC mean</th><th>min</th><th>max</th>"
-        f"<th>rms</th><th>health</th></tr>{''.join(rows)}</table>"
+        '<div class="scroll"><table><tr><th>channel</th><th>samples</th><th>ADC mean</th>'
+        f"<th>min</th><th>max</th><th>rms</th><th>health</th></tr>{''.join(rows)}</table></div>"
     )
 
 
@@ -125,21 +163,6 @@ def banner_text(seconds: float | None, stale_s: float, error: str | None, source
     if seconds is None:
         return f"No data from the monitor yet: waiting for {escape(source)}{why}."
     return (
-        f"No data from the monitor for {seconds:.0f} s: is <code>corcypower run</code> going? "
+        f"No data from the monitor for {age_text(seconds)}: is <code>corcypower run</code> going? "
         f"Waiting for {escape(source)}{why}."
     )
-
-
-def daily_summary(daily: dict, view) -> str:
-    """Totals under the daily bars: energy both ways and, with a tariff, what it cost."""
-    days = len(daily["day"])
-    if not days:
-        return "<p>No energy recorded yet.</p>"
-    imported = sum(daily["import_kwh"])
-    exported = sum(-e for e in daily["export_kwh"])
-    text = f"{days} days: {imported:.1f} kWh imported, {exported:.1f} kWh exported"
-    if view.price or view.export_price:
-        currency = escape(view.currency)
-        text += f"; cost {sum(daily['cost']):.2f} {currency}"
-        text += f" ({escape(daily['day'][-1])}: {daily['cost'][-1]:.2f} {currency})"
-    return f"<p>{text}</p>"

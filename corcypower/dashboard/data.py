@@ -1,4 +1,5 @@
-"""The data half of the dashboard: batches and database rows in, plain columns out. No Bokeh.
+"""The data half of the dashboard: batches, database rows and accounts in, plain columns out.
+No Bokeh.
 
 Bokeh draws datetimes as UTC. People read local time, with daylight saving, so every x the
 page draws is "local wall-clock ms": ts (ms UTC) plus the UTC offset in force at ts. Stored
@@ -8,19 +9,19 @@ and streamed times stay ms UTC (the `ts` column); only x is shifted.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
-from zoneinfo import ZoneInfo
+from datetime import datetime, tzinfo
 
 import numpy as np
 
+from corcypower.energy.account import Account, Wiring
+from corcypower.energy.zone import local_ms
 from corcypower.errors import ConfigError
 from corcypower.settings import Config
 
 # imported here, once, in the server's main thread: a first import of pandas racing between a
 # query thread and Bokeh's own lazy import leaves one of them a half-initialised module
-from corcypower.store.history import daily_energy, history
+from corcypower.store.history import history
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -33,50 +34,6 @@ RANGES_MS = {
 }
 GAP_STEPS = 3  # buckets further apart than this many usual steps have a gap between them
 HISTORY_POINTS = 1000  # per channel and view: more than a phone's pixels, little to send
-
-
-# --- time ------------------------------------------------------------------------------
-
-
-def local_zone(name: str | None = None) -> tzinfo:
-    """dashboard.timezone, else $TZ, else /etc/localtime (a DST-aware zone), else UTC."""
-    for candidate in (name, os.environ.get("TZ", "").lstrip(":")):
-        if candidate:
-            try:
-                return ZoneInfo(candidate)
-            except (ValueError, KeyError, OSError):
-                pass  # a POSIX TZ string ("CET-1CEST"): try the system's file
-    try:
-        real = os.path.realpath("/etc/localtime")
-        if "/zoneinfo/" in real:
-            return ZoneInfo(real.split("/zoneinfo/", 1)[1])
-        with open("/etc/localtime", "rb") as f:
-            return ZoneInfo.from_file(f, key="localtime")
-    except (ValueError, KeyError, OSError):
-        return UTC
-
-
-def offset_ms(ts_ms: float, tz: tzinfo) -> int:
-    """The UTC offset in force at ts_ms, in ms (+3_600_000 for CET, +7_200_000 for CEST)."""
-    return int(datetime.fromtimestamp(ts_ms / 1000, tz).utcoffset() / timedelta(milliseconds=1))
-
-
-def local_ms(ts_ms: float, tz: tzinfo) -> float:
-    """ms UTC → local wall-clock ms, what a datetime axis should show for ts_ms."""
-    return ts_ms + offset_ms(ts_ms, tz)
-
-
-def utc_ms(wall_ms: float, tz: tzinfo) -> int:
-    """The inverse of local_ms (in a DST overlap, the first of the two instants)."""
-    guess = wall_ms - offset_ms(wall_ms, tz)
-    return int(wall_ms - offset_ms(guess, tz))
-
-
-def days_window(now_ms: float, tz: tzinfo, days: int) -> tuple[float, float]:
-    """Local ms from the start of the day `days - 1` days ago to the end of today."""
-    today = datetime.fromtimestamp(now_ms / 1000, tz).date()
-    midnight = (today - datetime(1970, 1, 1).date()) / timedelta(milliseconds=1)
-    return midnight - (days - 1) * DAY_MS, midnight + DAY_MS
 
 
 def clock_text(ts_ms: float, tz: tzinfo) -> str:
@@ -92,18 +49,18 @@ class View:
 
     currents: tuple[str, ...]
     voltages: tuple[str, ...]
-    grid: tuple[str, ...]  # the current channels that sum to the grid's power
+    wiring: Wiring
     live_ms: int
     stale_s: float
     gauge_max_w: float
-    price: float
-    export_price: float
-    currency: str
+
+    @property
+    def grid(self) -> tuple[str, ...]:
+        """The current channels that sum to the grid's power."""
+        return self.wiring.grid
 
     @classmethod
     def from_config(cls, config: Config) -> View:
-        currents = tuple(c.name for c in config.channels if c.kind == "current")
-        grid = config.grid_channels
         live_ms = int(config["dashboard.live_minutes"] * 60_000)
         if live_ms > config["api.ring_seconds"] * 1000:
             raise ConfigError(
@@ -112,15 +69,12 @@ class View:
                 f"= {config['api.ring_seconds'] / 60:g}"
             )
         return cls(
-            currents,
+            tuple(c.name for c in config.channels if c.kind == "current"),
             tuple(c.name for c in config.channels if c.kind == "voltage"),
-            tuple(grid),
+            Wiring.from_config(config),
             live_ms,
             config["dashboard.stale_seconds"],
             config["dashboard.gauge_max_w"],
-            config["tariff.price_per_kwh"],
-            config["tariff.export_price_per_kwh"],
-            config["tariff.currency"],
         )
 
 
@@ -190,21 +144,27 @@ def readings(view: View, batch: dict) -> list[Reading]:
     return [Reading("total", "total", total_w, total_a, mains_v, pf), *out]
 
 
-# --- history and energy: the history store's queries ------------------------------------------
+# --- history: the history store's query -------------------------------------------------------
 
 
 def history_columns(
     db, view: View, start_ms: int, end_ms: int, tz: tzinfo, points: int = HISTORY_POINTS
 ) -> dict[str, dict[str, list]]:
-    """Per current channel: x (local ms of the bucket's start), mean, min and max W."""
+    """Per current channel: x (local ms of the bucket's start), mean, min and max W.
+
+    The store's level holds `points` to ~20 times as many buckets; neighbours are merged
+    here (means averaged, the band's extremes kept) so a phone gets `points` to 2 x `points`.
+    """
     frame = history(db, list(view.currents), int(start_ms), int(end_ms), points)
     out = {}
     for name in view.currents:
         rows = frame[frame["channel"] == name]  # sorted by ts
         ts = rows["ts"].to_numpy(dtype=float)
         values = {k: rows[k].to_numpy(dtype=float) for k in ("mean", "min", "max")}
+        step = float(np.median(np.diff(ts))) if len(ts) > 2 else 0.0
+        if len(ts) >= 2 * points and step > 0:
+            ts, values, step = merge(ts, values, step * (len(ts) // points))
         if len(ts) > 2:  # a row of NaN one step after the last bucket before a gap breaks the line
-            step = float(np.median(np.diff(ts)))
             gaps = np.flatnonzero(np.diff(ts) > GAP_STEPS * step)
             ts = np.insert(ts, gaps + 1, ts[gaps] + step)
             values = {k: np.insert(v, gaps + 1, np.nan) for k, v in values.items()}
@@ -214,24 +174,51 @@ def history_columns(
     return out
 
 
-def daily_columns(db, view: View, end_ms: int, tz: tzinfo, days: int = 30) -> dict[str, list]:
-    """Energy per local day over the grid channels: import up, export down (kWh), and cost."""
-    frame = daily_energy(db, days=days, end_ms=end_ms, channels=list(view.grid), tz=tz)
-    per_day = frame.groupby("day")[["import_wh", "export_wh"]].sum().sort_index()
-    imported = (per_day["import_wh"] / 1000).tolist()
-    exported = (per_day["export_wh"] / 1000).tolist()
-    days_ = per_day.index.tolist()
-    return {
-        "day": days_,
-        # noon, local: the middle of the bar
-        "x": [
-            (datetime.fromisoformat(d) - datetime(1970, 1, 1)) / timedelta(milliseconds=1)
-            + DAY_MS / 2
-            for d in days_
-        ],
-        "import_kwh": imported,
-        "export_kwh": [-e for e in exported],
-        "cost": [
-            i * view.price - e * view.export_price for i, e in zip(imported, exported, strict=True)
-        ],
+def merge(ts: np.ndarray, values: dict[str, np.ndarray], width: float):
+    """Buckets merged into buckets of `width` ms (aligned to the epoch): mean of the means,
+    min of the mins, max of the maxes. Returns (ts, values, width)."""
+    key = np.floor(ts / width)
+    starts, first = np.unique(key, return_index=True)
+    counts = np.diff(np.append(first, len(ts)))
+    merged = {
+        "mean": np.add.reduceat(values["mean"], first) / counts,
+        "min": np.minimum.reduceat(values["min"], first),
+        "max": np.maximum.reduceat(values["max"], first),
     }
+    return starts * width, merged, width
+
+
+# --- energy: an account's bars ------------------------------------------------------------------
+
+
+def energy_columns(a: Account, tz: tzinfo) -> dict[str, list]:
+    """The bars of an account: x (local ms, middle of the bar), width, and kWh per series.
+
+    Circuits are `c_<name>` and `untracked` (stacked); import up, export down, solar.
+    """
+    lo = np.array([local_ms(e, tz) for e in a.edges[:-1]])
+    hi = np.array([local_ms(e, tz) for e in a.edges[1:]])
+    if a.bars == "hour":  # an hour is an hour, even the one a clock change repeats
+        hi = lo + HOUR_MS
+    unmeasured = a.measured_h <= 0  # the future, or a gap: no bar rather than a bar of 0
+
+    def bars(kwh: np.ndarray) -> list:
+        return np.where(unmeasured, np.nan, kwh).tolist()
+
+    cols = {
+        "x": ((lo + hi) / 2).tolist(),
+        "width": (0.8 * (hi - lo)).tolist(),
+        "bar": list(a.labels),
+        "import_kwh": bars(a.grid_import),
+        "export_kwh": bars(-a.grid_export),
+        "solar_kwh": bars(a.solar),
+        "untracked": bars(a.untracked),
+        "cost": a.cost.tolist(),
+    }
+    cols |= {f"c_{name}": bars(kwh) for name, kwh in a.circuits.items()}
+    return cols
+
+
+def empty_energy_columns(view: View) -> dict[str, list]:
+    keys = ["x", "width", "bar", "import_kwh", "export_kwh", "solar_kwh", "untracked", "cost"]
+    return {k: [] for k in keys} | {f"c_{n}": [] for n in view.wiring.circuits}

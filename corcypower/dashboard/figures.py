@@ -2,6 +2,10 @@
 
 Every x is local wall-clock ms (see data.py), so the datetime axes read in local time.
 Tools only move the view: nothing on the page can change data.
+
+Made for phones first: labels that cannot collide (NoOverlap hides the ones that would, and
+the short formats leave room for more), legends above the data, and tools that let a finger
+scroll the page (touch.py decides which tools are active on a touch screen).
 """
 
 from __future__ import annotations
@@ -9,10 +13,14 @@ from __future__ import annotations
 import math
 
 from bokeh.models import (
+    BasicTickFormatter,
     ColumnDataSource,
     DataRange1d,
     DatetimeTickFormatter,
     HoverTool,
+    Legend,
+    LegendItem,
+    NoOverlap,
     Range1d,
     Span,
 )
@@ -20,77 +28,106 @@ from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
 from corcypower.dashboard.cards import EXPORT_COLOR, IMPORT_COLOR
-from corcypower.dashboard.data import DAY_MS, View
+from corcypower.dashboard.data import View
 
+SOLAR_COLOR = "#e8a317"
+UNTRACKED_COLOR = "#adb5bd"
 TICK_FORMATS = dict(
     seconds="%H:%M:%S",
     minsec="%H:%M:%S",
     minutes="%H:%M",
     hourmin="%H:%M",
     hours="%H:%M",
-    days="%a %d %b",
+    days="%d %b",
     months="%b %Y",
     years="%Y",
 )
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+TOOLS = "xpan,xwheel_zoom,reset"
+TEXT_PX = "12px"  # every text drawn in a plot: at least 11 CSS px, readable on a phone
 
 
 def color(i: int) -> str:
     return Category10_10[i % len(Category10_10)]
 
 
-def _time_figure(title: str, height: int, tools: str, y_label: str, **kwargs):
+def time_figure(name: str, title: str, height: int, y_label: str, x_range, min_y: float):
+    """A plot over local time, full width, its x labels spaced so they never collide."""
     fig = figure(
         title=title,
         height=height,
         sizing_mode="stretch_width",
         x_axis_type="datetime",
-        tools=tools,
+        x_range=x_range,
+        y_range=DataRange1d(min_interval=min_y),  # no data, or little: a readable axis
+        tools=TOOLS,
         toolbar_location="above",
-        **kwargs,
+        name=name,
+        min_border_left=4,
+        min_border_right=12,
     )
+    fig.toolbar.logo = None
     fig.xaxis.formatter = DatetimeTickFormatter(**TICK_FORMATS)  # a model: one per figure
+    fig.xaxis.ticker.desired_num_ticks = 4
+    fig.xaxis.major_label_policy = NoOverlap(min_distance=8)
+    fig.yaxis.formatter = BasicTickFormatter(use_scientific=False)
     fig.yaxis.axis_label = y_label
+    for axis in (fig.xaxis[0], fig.yaxis[0]):
+        axis.major_label_text_font_size = TEXT_PX
+        axis.axis_label_text_font_size = TEXT_PX
+    fig.title.text_font_size = "13px"
     fig.add_layout(Span(location=0, dimension="width", line_color="#888", line_width=1))
     return fig
+
+
+def legend_above(fig, items: list[tuple[str, list]], hide: bool = True) -> None:
+    """The legend outside the data, above it, in rows as wide as the plot; a tap hides a series."""
+    legend = Legend(
+        items=[LegendItem(label=label, renderers=renderers) for label, renderers in items],
+        orientation="horizontal",
+        location="top_left",
+        label_text_font_size=TEXT_PX,
+        glyph_width=14,
+        glyph_height=14,
+        spacing=8,
+        padding=2,
+        margin=2,
+        border_line_color=None,
+        click_policy="hide" if hide else "none",
+    )
+    fig.add_layout(legend, "above")
 
 
 def live_figure(view: View, source: ColumnDataSource):
     """Power of each current channel (and the grid total) over the last live_minutes."""
     x_range = DataRange1d(follow="end", follow_interval=view.live_ms, range_padding=0)
-    fig = _time_figure(
-        f"Last {view.live_ms // 60_000} minutes",
-        280,
-        "xpan,xwheel_zoom,reset",
-        "W",
-        x_range=x_range,
-        name="live_plot",
-    )
+    title = f"Last {view.live_ms // 60_000} minutes"
+    fig = time_figure("live_plot", title, 260, "W", x_range, min_y=100.0)
+    items = []
     for i, name in enumerate(view.currents):
-        fig.line("x", f"w_{name}", source=source, color=color(i), line_width=2, legend_label=name)
+        items.append(
+            (name, [fig.line("x", f"w_{name}", source=source, color=color(i), line_width=2)])
+        )
     if len(view.grid) > 1:
-        fig.line("x", "total_w", source=source, color="black", line_width=2, legend_label="total")
+        items.append(
+            ("total", [fig.line("x", "total_w", source=source, color="black", line_width=2)])
+        )
+    legend_above(fig, items)
     tips = [("time", f"@x{{{TIME_FORMAT}}}")] + [(n, f"@w_{n}{{0.0}} W") for n in view.currents]
     fig.add_tools(HoverTool(tooltips=tips, formatters={"@x": "datetime"}, mode="vline"))
-    fig.legend.location = "top_left"
-    fig.legend.click_policy = "hide"
     return fig
 
 
 def history_figure(view: View, sources: dict[str, ColumnDataSource], start: float, end: float):
     """Mean power per bucket as a line, with its min/max band."""
-    fig = _time_figure(
-        "History",
-        300,
-        "xpan,xwheel_zoom,box_zoom,reset",
-        "W",
-        x_range=Range1d(start, end),
-        name="history_plot",
-    )
+    fig = time_figure("history_plot", "History", 280, "W", Range1d(start, end), min_y=100.0)
+    items = []
     for i, name in enumerate(view.currents):
         src = sources[name]
-        fig.varea("x", "min", "max", source=src, color=color(i), alpha=0.2, legend_label=name)
-        fig.line("x", "mean", source=src, color=color(i), line_width=1.5, legend_label=name)
+        band = fig.varea("x", "min", "max", source=src, color=color(i), alpha=0.2)
+        line = fig.line("x", "mean", source=src, color=color(i), line_width=1.5)
+        items.append((name, [band, line]))
+    legend_above(fig, items)
     tips = [
         ("time", f"@x{{{TIME_FORMAT}}}"),
         ("mean", "@mean{0.0} W"),
@@ -98,33 +135,46 @@ def history_figure(view: View, sources: dict[str, ColumnDataSource], start: floa
         ("max", "@max{0.0} W"),
     ]
     fig.add_tools(HoverTool(tooltips=tips, formatters={"@x": "datetime"}, mode="vline"))
-    fig.legend.location = "top_left"
-    fig.legend.click_policy = "hide"
     return fig
 
 
-def daily_figure(view: View, source: ColumnDataSource, start: float, end: float):
-    """kWh per day: import up, export down, with the day's cost in the hover."""
-    fig = _time_figure(
-        "Energy per day (last 30 days)",
-        260,
-        "xpan,reset",
-        "kWh",
-        x_range=Range1d(start, end),
-        name="daily_plot",
-    )
-    width = 0.8 * DAY_MS
-    fig.vbar("x", width, "import_kwh", source=source, color=IMPORT_COLOR, legend_label="import")
-    fig.vbar("x", width, 0, "export_kwh", source=source, color=EXPORT_COLOR, legend_label="export")
-    tips = [
-        ("day", "@day"),
-        ("import", "@import_kwh{0.00} kWh"),
-        ("export", "@export_kwh{0.00} kWh"),
+def use_figure(view: View, source: ColumnDataSource, x_range: Range1d):
+    """kWh used per bar, stacked by circuit, the rest untracked (or "house" with no circuits)."""
+    fig = time_figure("use_plot", "Used in the house", 240, "kWh", x_range, min_y=1.0)
+    fig.y_range.start = 0  # use is drawn upwards; an empty period shows 0 to 1 kWh
+    circuits = list(view.wiring.circuits)
+    names = [f"c_{c}" for c in circuits] + ["untracked"]
+    colors = [color(i + 2) for i in range(len(circuits))] + [UNTRACKED_COLOR]
+    bars = fig.vbar_stack(names, x="x", width="width", source=source, color=colors)
+    labels = circuits + (["untracked"] if circuits else ["house"])
+    legend_above(fig, [(label, [r]) for label, r in zip(labels, bars, strict=True)])
+    tips = [("", "@bar")] + [
+        (label, f"@{{{n}}}{{0.00}} kWh") for label, n in zip(labels, names, strict=True)
     ]
-    if view.price or view.export_price:
-        tips.append(("cost", f"@cost{{0.00}} {view.currency}"))
-    fig.add_tools(HoverTool(tooltips=tips))
-    fig.legend.location = "top_left"
+    fig.add_tools(HoverTool(tooltips=tips, mode="vline"))
+    return fig
+
+
+def grid_figure(view: View, source: ColumnDataSource, x_range: Range1d, currency: str):
+    """kWh per bar: from the grid up, to the grid down, and solar production."""
+    fig = time_figure("grid_plot", "Grid and solar", 240, "kWh", x_range, min_y=1.0)
+    imp = fig.vbar("x", "width", "import_kwh", source=source, color=IMPORT_COLOR)
+    exp = fig.vbar("x", "width", 0, "export_kwh", source=source, color=EXPORT_COLOR)
+    items = [("from the grid", [imp]), ("to the grid", [exp])]
+    tips = [
+        ("", "@bar"),
+        ("from the grid", "@import_kwh{0.00} kWh"),
+        ("to the grid", "@export_kwh{0.00} kWh"),
+    ]
+    if view.wiring.solar:
+        solar = fig.scatter(
+            "x", "solar_kwh", source=source, color=SOLAR_COLOR, size=7, marker="diamond"
+        )
+        items.append(("solar", [solar]))
+        tips.append(("solar", "@solar_kwh{0.00} kWh"))
+    tips.append(("cost", f"@cost{{0.00}} {currency}"))
+    legend_above(fig, items)
+    fig.add_tools(HoverTool(tooltips=tips, mode="vline", renderers=[imp]))
     return fig
 
 
@@ -147,14 +197,15 @@ def needle(watts: float, max_w: float) -> dict[str, list]:
 def gauge_figure(view: View, source: ColumnDataSource):
     """The original CorcyPower gauge, signed: export on the left, import on the right."""
     fig = figure(
-        width=280,
-        height=190,
+        width=260,
+        height=170,
         x_range=(-1.15, 1.15),
         y_range=(-0.35, 1.1),
         tools="",
         toolbar_location=None,
         name="gauge",
         match_aspect=True,
+        min_border=0,
     )
     fig.axis.visible = False
     fig.grid.visible = False
@@ -167,7 +218,7 @@ def gauge_figure(view: View, source: ColumnDataSource):
         [-0.12, 1.02, -0.12],
         text=[f"-{kw:g} kW", "0", f"{kw:g} kW"],
         text_align="center",
-        text_font_size="11px",
+        text_font_size=TEXT_PX,
     )
     fig.segment(0, 0, "x1", "y1", source=source, line_width=4, line_color="black")
     fig.scatter([0], [0], size=10, color="black")

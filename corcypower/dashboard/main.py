@@ -2,6 +2,6 @@
 
 from bokeh.io import curdoc
 
-from corcypower.dashboard.app import make_document
+from corcypower.dashboard.page import make_document
 
 make_document(curdoc())

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from bokeh.application import Application
 from bokeh.application.handlers.function import FunctionHandler
 from bokeh.server.server import Server
 
-from corcypower.dashboard.app import Dashboard, make_document
+from corcypower.dashboard.app import Dashboard
+from corcypower.dashboard.page import make_document
 from corcypower.settings import Config
 
 
@@ -33,8 +36,18 @@ def make_server(
         port=port,
         allow_websocket_origin=origins,
         num_procs=1,
+        # gzip: BokehJS is ~1.7 MB as sent, ~0.5 MB compressed (its files are cached for
+        # good: their URLs carry a hash of their content, ?v=...)
+        compress_response=True,
         **kwargs,
     )
+
+
+def quiet_access_log() -> None:
+    """Tornado logs every request at INFO (130 characters each), Bokeh every websocket opened
+    and closed: keep their warnings and errors."""
+    for name in ("tornado.access", "bokeh.server.views.ws"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def page_url(config: Config, port: int) -> str:

@@ -19,7 +19,7 @@ from corcypower.settings.config import (
     from_dict,
     load,
 )
-from corcypower.settings.docs import markdown
+from corcypower.settings.docs import given, markdown
 from corcypower.settings.table import (
     CHANNEL_SETTINGS,
     CHIP_CLOCK_HZ,
@@ -47,6 +47,7 @@ __all__ = [
     "config_path",
     "frame_seconds",
     "from_dict",
+    "given",
     "load",
     "markdown",
 ]

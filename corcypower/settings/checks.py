@@ -213,6 +213,89 @@ def volume_points(value: Any) -> dict[str, dict[str, Any]]:
     return points
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_GROUPS = {"weekdays": WEEKDAYS[:5], "weekend": WEEKDAYS[5:], "all": WEEKDAYS}
+PERIOD_KEYS = {"name", "price_per_kwh", "start", "end", "days"}
+
+
+def numbered(label: str, table: Any) -> str:
+    """How errors name the n-th table of an array: '[[channels]] #2 ("main")'."""
+    if isinstance(table, dict) and isinstance(table.get("name"), str):
+        return f'{label} ("{table["name"]}")'
+    return label
+
+
+def time_of_day(value: Any) -> int:
+    """ "HH:MM" (00:00 to 24:00) → minutes since local midnight."""
+    m = re.fullmatch(r"(\d{2}):(\d{2})", value) if isinstance(value, str) else None
+    if not m or int(m[2]) > 59 or int(m[1]) * 60 + int(m[2]) > 1440:
+        raise Invalid('expected a time of day "HH:MM" from "00:00" to "24:00"')
+    return int(m[1]) * 60 + int(m[2])
+
+
+def tariff_periods(value: Any) -> list[dict[str, Any]]:
+    """Time-of-use periods: [{name, price_per_kwh, start = "HH:MM", end = "HH:MM", days}].
+
+    Normalised to minutes since local midnight (start, end) and weekday numbers (Monday 0).
+    """
+    if not isinstance(value, list):
+        raise Invalid("expected a list of [[tariff.periods]] tables")
+    periods = []
+    for i, spec in enumerate(value, start=1):
+        where = numbered(f"period #{i}", spec)
+        if not isinstance(spec, dict):
+            raise Invalid(f"{where}: expected a table with name, price_per_kwh, start, end, days")
+        unknown = set(spec) - PERIOD_KEYS
+        missing = {"name", "price_per_kwh", "start", "end"} - set(spec)
+        if unknown or missing:
+            what = (
+                f"unknown key {sorted(unknown)[0]}"
+                if unknown
+                else f"missing key {sorted(missing)[0]}"
+            )
+            raise Invalid(f"{where}: {what}; expected name, price_per_kwh, start, end and days")
+        try:
+            name = text(spec["name"])
+            if any(p["name"] == name for p in periods):
+                raise Invalid("expected a name not used by another period")
+        except Invalid as exc:
+            raise Invalid(f"{where}: name: {exc}") from None
+        try:
+            price = number(0.0, 1000.0)(spec["price_per_kwh"])
+        except Invalid as exc:
+            raise Invalid(f"{where}: price_per_kwh: {exc}") from None
+        try:
+            start, end = time_of_day(spec["start"]), time_of_day(spec["end"])
+        except Invalid as exc:
+            raise Invalid(f"{where}: start and end: {exc}") from None
+        periods.append(
+            {
+                "name": name,
+                "price_per_kwh": price,
+                "start": start,
+                "end": end,
+                "days": _weekdays(spec.get("days", ["all"]), where),
+            }
+        )
+    return periods
+
+
+def _weekdays(value: Any, where: str) -> list[int]:
+    expected = (
+        f'{where}: days = {show(value)}: expected a list of "mon" … "sun", "weekdays", '
+        '"weekend" or "all"'
+    )
+    if not isinstance(value, list) or not value:
+        raise Invalid(expected)
+    days: set[int] = set()
+    for item in value:
+        names = DAY_GROUPS.get(item, (item,)) if isinstance(item, str) else (None,)
+        if not all(n in WEEKDAYS for n in names):
+            raise Invalid(expected)
+        days |= {WEEKDAYS.index(n) for n in names}
+    return sorted(days)
+
+
 def word_list(*options: str) -> Callable[[Any], list[str]]:
     """A list of distinct strings, each one of `options` (or any non-empty string if none)."""
     expected = "expected a list of " + (

@@ -22,7 +22,7 @@ from corcypower.live import address as remote_address
 from corcypower.live.address import RemoteVoltage
 from corcypower.settings import sources as voltage_sources
 from corcypower.settings.alerting import ALERT_SETTING_BY_NAME, REQUIRED_ALERT_KEYS
-from corcypower.settings.checks import Invalid, show
+from corcypower.settings.checks import Invalid, numbered, show
 from corcypower.settings.setting import Setting
 from corcypower.settings.sources import VoltageSource
 from corcypower.settings.table import (
@@ -160,7 +160,8 @@ class Config:
 
     @property
     def grid_channels(self) -> tuple[str, ...]:
-        """The current channels whose sum is the grid's power ([dashboard] grid_channels)."""
+        """The current channels whose sum is the grid's power ([dashboard] grid_channels);
+        by default every current channel but the panels' ([dashboard] solar_channels)."""
         currents = [c.name for c in self.channels if c.kind == "current"]
         grid = self["dashboard.grid_channels"]
         for name in grid or ():
@@ -169,7 +170,9 @@ class Config:
                 raise ConfigError(
                     f'{self.where}: [dashboard] grid_channels: "{name}" is not a current channel ({known})'
                 )
-        return tuple(currents if grid is None else grid)
+        if grid is None:
+            return tuple(n for n in currents if n not in self["dashboard.solar_channels"])
+        return tuple(grid)
 
 
 def describe_source(source: Path | None) -> str:
@@ -274,11 +277,9 @@ def _tables(
     """Each [[section]] table checked against `table`: defaults filled in, a "_label" naming it."""
     parsed: list[dict[str, Any]] = []
     for i, given in enumerate(raw, start=1):
-        label = f"[[{section}]] #{i}"
+        label = numbered(f"[[{section}]] #{i}", given)
         if not isinstance(given, dict):
             raise ConfigError(f"{where}: {label}: expected a table")
-        if isinstance(given.get("name"), str):
-            label += f" ({show(given['name'])})"
         entry = {s.name: s.default for s in table.values()}
         for key, value in given.items():
             setting = table.get(key)

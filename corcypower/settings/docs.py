@@ -70,3 +70,15 @@ def _doc_default(s: Setting) -> str:
     if isinstance(s.default, list):
         return "`[" + ", ".join(f'"{v}"' for v in s.default) + "]`"
     return f"`{s.default}`"
+
+
+def given(config) -> str:
+    """What a config file sets (the keys whose value is not the default), after the reference."""
+    lines = ["", f"## In {config.where}", ""]
+    for s in SETTINGS:
+        if config[s.name] != s.default:
+            lines.append(f"- `{s.name}` = `{config[s.name]!r}`")
+    lines.append(
+        f"- {len(config.channels)} channels: " + ", ".join(c.name for c in config.channels)
+    )
+    return "\n".join(lines) + "\n"

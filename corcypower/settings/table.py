@@ -20,6 +20,7 @@ from corcypower.settings.checks import (
     number,
     origins,
     point_name,
+    tariff_periods,
     text,
     time_zone,
     volume_points,
@@ -258,6 +259,12 @@ SETTINGS: list[Setting] = [
         name_list,
     ),
     Setting(
+        "dashboard.solar_channels",
+        [],
+        "Current channels measuring solar panels (production is their negative power, as export is for the grid): solar production, self-consumption and self-sufficiency. Current channels in neither list are circuits: the energy bars stack them, plus what no circuit measures (untracked).",
+        name_list,
+    ),
+    Setting(
         "dashboard.gauge_max_w",
         6000.0,
         "Full scale of the gauge: it spans -gauge_max_w (export) to +gauge_max_w (import).",
@@ -272,13 +279,13 @@ SETTINGS: list[Setting] = [
     Setting(
         "tariff.price_per_kwh",
         0.0,
-        "Price of a kWh drawn from the grid, for the cost of each day (0: costs are not shown).",
+        "Price of a kWh drawn from the grid, whenever no time-of-use period (tariff.periods) applies. With every price and the standing charge 0, costs are not shown.",
         number(0.0, 1000.0),
     ),
     Setting(
         "tariff.export_price_per_kwh",
         0.0,
-        "What a kWh sent to the grid earns (feed-in tariff); subtracted from the day's cost.",
+        "What a kWh sent to the grid earns (feed-in tariff): a credit, subtracted from the cost.",
         number(0.0, 1000.0),
     ),
     Setting(
@@ -286,6 +293,24 @@ SETTINGS: list[Setting] = [
         "EUR",
         'Currency shown with costs, e.g. "EUR", "GBP", "USD".',
         text,
+    ),
+    Setting(
+        "tariff.standing_charge_per_day",
+        0.0,
+        "Fixed charge per local day, whatever the energy (each day of a period up to today).",
+        number(0.0, 1000.0),
+    ),
+    Setting(
+        "tariff.periods",
+        [],
+        'Time-of-use prices, as [[tariff.periods]] tables: name, price_per_kwh, start and end ("HH:MM", local; end before start crosses midnight), days (["mon", …, "sun"], "weekdays", "weekend" or "all"; default all). A minute takes the first period that holds it, else price_per_kwh. See docs/energy.md.',
+        tariff_periods,
+    ),
+    Setting(
+        "tariff.timezone",
+        None,
+        "Time zone of the tariff's periods and days, and of the energy bars, e.g. \"Europe/London\". Default: dashboard.timezone, else the machine's.",
+        time_zone,
     ),
     Setting(
         "export.mysql.host",

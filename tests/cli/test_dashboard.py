@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import socket
+import subprocess
 import urllib.request
 
 import pytest
 from click.testing import CliRunner
 
 from corcypower.cli import cli
-from tests.dashboard.helpers import until
+from tests.dashboard.helpers import free_port, until
 from tests.dashboard.processes import corcypower, write_config
+from tests.helpers import REPO
 from tests.live.helpers import get
 
 
@@ -19,13 +22,17 @@ def invoke(*args):
 
 
 def test_demo_runs_the_monitor_and_the_dashboard_and_prints_the_url(tmp_path):
-    config, api_port, dashboard_port = write_config(tmp_path)
-    demo = corcypower("demo", "--config", str(config), cwd=tmp_path)
+    config, _, _ = write_config(tmp_path)
+    api_port, dashboard_port = free_port(), free_port()  # as `make run PORT=… API_PORT=…` asks
+    options = ["--port", str(dashboard_port), "--api-port", str(api_port)]
+    demo = corcypower("demo", "--config", str(config), *options, cwd=tmp_path)
     try:
         url = demo.wait_for(r"CorcyPower dashboard: (http://\S+)").group(1)
         assert url == f"http://localhost:{dashboard_port}/"
-        with urllib.request.urlopen(url, timeout=30) as page:
-            assert "CorcyPower" in page.read().decode()
+        assert f"following http://127.0.0.1:{api_port}/api/v1/live" in demo.output
+        for _ in range(3):
+            with urllib.request.urlopen(url, timeout=30) as page:
+                assert "CorcyPower" in page.read().decode()
         demo.wait_for("sampling 3 channels")
         state = f"http://127.0.0.1:{api_port}/api/v1/state"
         assert until(lambda: get(state)[0] == 200)  # the first batch, half a second in
@@ -34,6 +41,21 @@ def test_demo_runs_the_monitor_and_the_dashboard_and_prints_the_url(tmp_path):
         code = demo.stop()
     assert code == 0, demo.output
     assert "stopped after" in demo.output and (tmp_path / "power.db").exists()
+    assert not re.search(r"\b200 GET\b", demo.output), demo.output  # no access log
+
+
+def test_make_run_passes_the_ports_on():
+    done = subprocess.run(
+        ["make", "-n", "run", "PORT=5007", "API_PORT=8071"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (
+        "corcypower demo --config examples/emulator.toml --port 5007 --api-port 8071" in done.stdout
+    )
 
 
 @pytest.mark.parametrize(

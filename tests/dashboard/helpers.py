@@ -17,18 +17,51 @@ CHANNELS = [
     {"name": "solar", "adc_channel": 2, "kind": "current", "scale": 0.01, "voltage": "mains_v"},
 ]
 
+# A house with three circuits on their own channels and a time-of-use tariff: the energy
+# paths' test and the screenshots (scripts/screenshots.py) draw it.
+CIRCUITS = {"fridge": 3, "kettle": 4, "oven": 5}  # channel name: ADC channel
+HOUSE = {
+    "emulator": {
+        "chip": "mcp3208",
+        "circuits": {"main": "house", "solar": "solar"} | {n: n for n in CIRCUITS},
+    },
+    "tariff": {
+        "price_per_kwh": 0.18,
+        "standing_charge_per_day": 0.45,
+        "export_price_per_kwh": 0.08,
+        "periods": [
+            {
+                "name": "peak",
+                "price_per_kwh": 0.30,
+                "start": "07:00",
+                "end": "23:00",
+                "days": ["weekdays"],
+            }
+        ],
+    },
+    "channels": CHANNELS
+    + [
+        {"name": n, "adc_channel": a, "kind": "current", "scale": 0.01, "voltage": "mains_v"}
+        for n, a in CIRCUITS.items()
+    ],
+}
+
 
 def config(db_path: Path | str = "unused.db", **sections) -> settings.Config:
     data = {
         "adc": {"chip": "emulated"},
         "emulator": {"chip": "mcp3208"},
         "store": {"path": str(db_path)},
-        "dashboard": {"grid_channels": ["main"], "timezone": "Europe/Paris"},
+        "dashboard": {
+            "grid_channels": ["main"],
+            "solar_channels": ["solar"],
+            "timezone": "Europe/Paris",
+        },
         "tariff": {"price_per_kwh": 0.25, "export_price_per_kwh": 0.1},
         "channels": CHANNELS,
     }
     for section, values in sections.items():
-        data[section] = data.get(section, {}) | values
+        data[section] = values if section == "channels" else data.get(section, {}) | values
     return settings.from_dict(data)
 
 
@@ -45,6 +78,52 @@ def simulated_db(path: Path, hours: float, end_ms: int | None = None) -> Path:
     with Database(path) as db:
         simulate(db, config(path), days=hours / 24, end_ms=end_ms)
     return path
+
+
+def store_alerts(path: Path, now: int, name: str = "night-standby") -> list:
+    """Alerts in power.db as the daemon's alerts store them: a kettle left on that fired 9 h
+    before `now` and resolved an hour later, and `name` firing since 2 h 10 min (a config
+    without that [[alerts]] rule: the daemon leaves it be). The events, oldest first."""
+    from corcypower.alerts.engine import FIRING, RESOLVED, Event
+    from corcypower.alerts.history import History
+
+    hour = 3_600_000
+    kettle = ("kettle-left-on", 2000.0, "kettle")
+    events = [
+        Event(
+            kettle[0],
+            FIRING,
+            now - 9 * hour,
+            now - 9 * hour,
+            2100.0,
+            *kettle[1:],
+            "kettle 2100 W, above 2000 W for 10 min",
+        ),
+        Event(
+            kettle[0],
+            RESOLVED,
+            now - 8 * hour,
+            now - 8 * hour,
+            0.0,
+            *kettle[1:],
+            "kettle 0 W, below 2000 W again",
+        ),
+        Event(
+            name,
+            FIRING,
+            now - 2 * hour,
+            now - 2 * hour - 600_000,
+            212.4,
+            150.0,
+            None,
+            "total 212 W, above 150 W for 10 min",
+        ),
+    ]
+    history = History(path)
+    for event in events:
+        history.record(event)
+    history.close()
+    return events
 
 
 def free_port() -> int:
@@ -72,3 +151,19 @@ def outside_band(cols: dict) -> list[tuple]:
         for lo, m, hi in zip(cols["min"], cols["mean"], cols["max"], strict=True)
         if not lo <= m <= hi
     ]
+
+
+def build_page(db_path, batches=(), clock=None, **sections):
+    """A Dashboard whose poller is fed by hand and whose queries run inline, and one page of it.
+
+    Returns the Page; its sections by name are page.section(name)."""
+    from bokeh.document import Document
+
+    from corcypower.dashboard.app import Dashboard
+    from corcypower.dashboard.page import make_document
+    from corcypower.dashboard.poller import LivePoller
+
+    poller = LivePoller("http://127.0.0.1:9", keep_ms=600_000)  # never started
+    poller.take({"newest": None, "batches": list(batches)})
+    dashboard = Dashboard(config(db_path, **sections), poller=poller, threads=0, clock=clock)
+    return make_document(Document(), dashboard)

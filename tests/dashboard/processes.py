@@ -16,12 +16,13 @@ from tests.dashboard.helpers import CHANNELS, free_port
 
 
 def write_config(
-    tmp_path: Path, stale: float = 3.0, timezone: str = "Europe/Paris"
+    tmp_path: Path, stale: float = 3.0, timezone: str = "Europe/Paris", rate_hz: int | None = None
 ) -> tuple[Path, int, int]:
-    """An emulated-chip config (the channels of helpers.py) with free ports; (path, api port, page port)."""
+    """An emulated-chip config (the channels of helpers.py) with free ports, sampling at
+    `rate_hz` (None: the daemon's default); (path, api port, page port)."""
     api_port, dashboard_port = free_port(), free_port()
     data = {
-        "adc": {"chip": "emulated"},
+        "adc": {"chip": "emulated"} | ({"sample_rate_hz": rate_hz} if rate_hz else {}),
         "emulator": {"chip": "mcp3208"},
         "store": {"path": str(tmp_path / "power.db"), "commit_seconds": 2},
         "api": {"port": api_port},
@@ -29,6 +30,7 @@ def write_config(
             "port": dashboard_port,
             "stale_seconds": stale,
             "grid_channels": ["main"],
+            "solar_channels": ["solar"],
             "timezone": timezone,
         },
         "tariff": {"price_per_kwh": 0.25},
@@ -78,7 +80,8 @@ class Process:
                     raise AssertionError(f"no {pattern!r} after {seconds} s:\n{self.output}")
                 self._new.wait(0.5)
 
-    def stop(self, sig: int = signal.SIGTERM, seconds: float = 20.0) -> int:
+    # a daemon stopping commits what it holds: seconds on a loaded machine, so a generous bound
+    def stop(self, sig: int = signal.SIGTERM, seconds: float = 120.0) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         return self.proc.wait(seconds)

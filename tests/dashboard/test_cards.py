@@ -11,12 +11,12 @@ def test_numbers_show_watts_amps_volts_pf_and_the_direction():
     html = cards.numbers_html(data.readings(view, batch(1000, 1500.0, -800.0)))
     assert html.count('class="card ') == 4  # total, mains_v, main, solar
     assert '<div class="name">main</div><div class="big">1500 W</div>' in html
-    assert "7.25 A · 230.0 V · PF 0.90 · import" in html
+    assert "7.25 A · 230.0 V<br>PF 0.90 · import" in html
     assert (
         'class="card current export"><div class="name">solar</div><div class="big">-800 W</div>'
         in html
     )
-    assert '<div class="big">230.0 V</div><div class="small">50.00 Hz</div>' in html
+    assert '<div class="big">230.0 V</div><div class="small">50.00 Hz<br>&nbsp;</div>' in html
 
 
 def test_import_and_export_have_their_own_colours():
@@ -48,21 +48,13 @@ def test_health_shows_the_adc_diagnostics_and_what_a_flag_means():
 def test_the_banner_says_how_long_and_why():
     assert cards.banner_text(1.0, 5.0, None, "http://x") == ""
     stale = cards.banner_text(12.4, 5.0, "connection refused", "http://x")
-    assert stale.startswith("No data from the monitor for 12 s")
+    assert stale.startswith("No data from the monitor for 12.4 s")
     assert "(connection refused)" in stale
     assert cards.banner_text(None, 5.0, None, "http://x").startswith("No data from the monitor yet")
 
 
-def test_daily_summary_prices_the_energy():
+def test_stale_numbers_are_greyed():
     view = data.View.from_config(config())
-    daily = {
-        "day": ["2026-07-14", "2026-07-15"],
-        "import_kwh": [10.0, 4.0],
-        "export_kwh": [-5.0, 0.0],
-        "cost": [2.0, 1.0],
-    }
-    assert cards.daily_summary(daily, view) == (
-        "<p>2 days: 14.0 kWh imported, 5.0 kWh exported; cost 3.00 EUR (2026-07-15: 1.00 EUR)</p>"
-    )
-    free = data.View.from_config(config(tariff={"price_per_kwh": 0.0, "export_price_per_kwh": 0.0}))
-    assert "cost" not in cards.daily_summary(daily, free)
+    html = cards.numbers_html(data.readings(view, batch(1000)), "no data for 3 min", stale=True)
+    assert html.startswith('<div class="numbers stale">')
+    assert ".stale .card" in cards.STYLE

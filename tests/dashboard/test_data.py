@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 
 from corcypower import settings
 from corcypower.dashboard import data
+from corcypower.energy.account import of_config
+from corcypower.energy.periods import Period
 from corcypower.errors import ConfigError
 from corcypower.store.database import Database
 from tests.dashboard.helpers import CHANNELS, batch, config, outside_band, simulated_db
@@ -21,47 +24,16 @@ def ms(*args, tz=UTC) -> int:
     return int(datetime(*args, tzinfo=tz).timestamp() * 1000)
 
 
-def test_local_time_follows_daylight_saving():
-    winter, summer = ms(2026, 1, 15, 12), ms(2026, 7, 15, 12)
-    assert data.local_ms(winter, PARIS) - winter == 3_600_000  # CET
-    assert data.local_ms(summer, PARIS) - summer == 7_200_000  # CEST
-    # on the axis, 12:00 UTC in July reads 14:00
-    shown = datetime.fromtimestamp(data.local_ms(summer, PARIS) / 1000, UTC)
-    assert (shown.hour, shown.minute) == (14, 0)
-
-
-def test_the_night_the_clocks_go_forward():
-    before = ms(2026, 3, 29, 0, 59, 59)  # 01:59:59 CET
-    after = ms(2026, 3, 29, 1, 0, 0)  # 03:00:00 CEST
-    assert data.local_ms(after, PARIS) - data.local_ms(before, PARIS) == 3_600_000 + 1000
-
-
-def test_utc_ms_undoes_local_ms():
-    for ts in (ms(2026, 1, 15, 12), ms(2026, 7, 15, 12), ms(2026, 10, 25, 3)):
-        assert data.utc_ms(data.local_ms(ts, PARIS), PARIS) == ts
-
-
 def test_clock_text_names_the_zone():
     assert data.clock_text(ms(2026, 7, 15, 12), PARIS) == "2026-07-15 14:00:00 CEST"
     assert data.clock_text(ms(2026, 1, 15, 12), PARIS) == "2026-01-15 13:00:00 CET"
-
-
-def test_the_zone_comes_from_the_setting_then_tz(monkeypatch):
-    assert data.local_zone("Asia/Kolkata") == ZoneInfo("Asia/Kolkata")
-    monkeypatch.setenv("TZ", "America/New_York")
-    assert data.local_zone(None) == ZoneInfo("America/New_York")
-
-
-def test_days_window_covers_whole_local_days():
-    start, end = data.days_window(ms(2026, 7, 15, 23, 30), PARIS, 30)  # 01:30 on the 16th
-    assert end - start == 30 * data.DAY_MS
-    assert end == ms(2026, 7, 17)  # local wall clock, as if UTC: the end of the 16th
 
 
 def test_the_view_checks_its_settings():
     view = data.View.from_config(config())
     assert view.currents == ("main", "solar") and view.voltages == ("mains_v",)
     assert view.grid == ("main",) and view.live_ms == 600_000
+    assert view.wiring.solar == ("solar",) and view.wiring.circuits == ()
     default = settings.from_dict({"channels": CHANNELS})  # no grid_channels: every current one
     assert data.View.from_config(default).grid == ("main", "solar")
     with pytest.raises(
@@ -96,7 +68,9 @@ def test_a_channel_missing_from_a_batch_is_nan_not_an_error():
 
 
 def test_readings_total_the_grid_channels_and_derive_volts_from_s_over_i():
-    view = data.View.from_config(config(dashboard={"grid_channels": ["main", "solar"]}))
+    view = data.View.from_config(
+        config(dashboard={"grid_channels": ["main", "solar"], "solar_channels": []})
+    )
     total, mains, main, solar = data.readings(view, batch(1000, 460.0, -230.0))
     assert (mains.kind, mains.volts, mains.hz) == ("voltage", 230.0, 50.0)
     assert main.watts == 460.0 and main.volts == pytest.approx(230.0) and main.pf == 0.9
@@ -161,18 +135,34 @@ def test_a_gap_in_the_data_breaks_the_line(tmp_path):
     assert cols["x"][k + 1] - cols["x"][k - 1] >= 3_600_000
 
 
-def test_daily_columns_total_the_grid_and_price_it(db):
+def test_a_long_history_is_merged_into_at_most_twice_the_points(db):
     view = data.View.from_config(config())
-    daily = data.daily_columns(db, view, ms(2026, 7, 15, 12), PARIS, days=30)
-    assert daily["day"] == ["2026-07-15"]
-    imported, exported = daily["import_kwh"][0], -daily["export_kwh"][0]
-    assert imported > 0 and exported >= 0
-    assert daily["cost"][0] == pytest.approx(imported * 0.25 - exported * 0.1)
+    end = ms(2026, 7, 15, 12)
+    cols = data.history_columns(db, view, end - 3_600_000, end, PARIS, points=300)["main"]
+    assert 300 <= len(cols["x"]) <= 600  # 7200 raw batches an hour
+    assert outside_band(cols) == []
 
 
-def test_daily_columns_count_the_days_of_the_dashboards_time_zone(db):
-    """09:00-12:00 UTC is 23:00-02:00 at UTC+14: two calendar days there, whatever $TZ says."""
-    view = data.View.from_config(config())
-    line_islands = ZoneInfo("Pacific/Kiritimati")
-    daily = data.daily_columns(db, view, ms(2026, 7, 15, 12), line_islands, days=30)
-    assert daily["day"] == ["2026-07-15", "2026-07-16"]
+def test_merge_keeps_the_band_and_averages_the_means():
+    ts = np.arange(0.0, 60_000.0, 10_000.0)  # six 10 s buckets
+    values = {"mean": np.arange(6.0), "min": np.arange(6.0) - 1, "max": np.arange(6.0) + 1}
+    merged_ts, merged, width = data.merge(ts, values, 30_000.0)
+    assert merged_ts.tolist() == [0.0, 30_000.0] and width == 30_000.0
+    assert merged["mean"].tolist() == [1.0, 4.0]
+    assert merged["min"].tolist() == [-1.0, 2.0] and merged["max"].tolist() == [3.0, 6.0]
+
+
+def test_energy_columns_are_the_bars_of_an_account_in_local_time(db):
+    cfg = config()
+    period = Period.containing("day", date(2026, 7, 15))
+    a = of_config(db, cfg, period.edges(PARIS), period.bars)
+    cols = data.energy_columns(a, PARIS)
+    assert len(cols["x"]) == 24 and cols["bar"][0] == "00:00 CEST"
+    midnight = ms(2026, 7, 15)  # local midnight as wall-clock ms reads 00:00 on the axis
+    assert cols["x"][0] == midnight + 1_800_000 and cols["width"][0] == 0.8 * 3_600_000
+    measured = a.measured_h > 0  # 09:00 to 12:00 UTC; no bar where nothing was measured
+    assert measured.sum() == 3
+    assert np.array(cols["import_kwh"])[measured].tolist() == a.grid_import[measured].tolist()
+    assert np.array(cols["export_kwh"])[measured].tolist() == (-a.grid_export[measured]).tolist()
+    assert np.isnan(np.array(cols["solar_kwh"])[~measured]).all()
+    assert set(cols) == set(data.empty_energy_columns(data.View.from_config(cfg)))

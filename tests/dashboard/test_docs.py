@@ -49,6 +49,18 @@ def test_every_flag_is_explained_on_the_page_and_in_the_docs():
         assert name in DOC
 
 
-def test_the_readme_shows_a_screenshot():
-    assert "](docs/screenshot.png)" in README
-    assert (REPO / "docs" / "screenshot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+def test_the_readme_shows_a_phone_and_the_docs_a_desktop_both_made_by_the_script():
+    assert "](docs/screenshot-phone.png)" in README
+    assert "(screenshot-phone.png)" in DOC and "(screenshot-desktop.png)" in DOC
+    for name in ("phone", "desktop"):
+        assert (REPO / "docs" / f"screenshot-{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"screenshot-{name}.png" in (REPO / "scripts" / "screenshots.py").read_text()
+    assert "make screenshots" in DOC
+
+
+def test_how_to_add_a_section_is_documented():
+    from corcypower.dashboard.page import SECTIONS
+
+    assert "### Adding a section" in DOC and "`SECTIONS`" in DOC
+    for cls in SECTIONS:
+        assert cls.__module__.startswith("corcypower.dashboard.sections.")

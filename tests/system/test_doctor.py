@@ -130,7 +130,7 @@ def test_a_healthy_pi_is_all_ticks_and_exits_0(pi):
         "✓ last row: 1.5 s ago",
         "✓ clock: synchronised",
         "✓ daemon API: answering",
-        "✓ dashboard: answering on port",
+        'from this machine only (dashboard.address = "127.0.0.1"',
         "– MySQL export: not configured",
         "– alerts: none configured",
     ):
@@ -353,6 +353,25 @@ def test_the_command_prints_the_report_and_exits_1_on_a_problem(tmp_path):
     result = CliRunner().invoke(cli, ["doctor", "--config", str(bad)])
     assert result.exit_code == 1
     assert result.output.startswith(f"✗ config: {bad}") and "Traceback" not in result.output
+
+
+def test_the_dashboard_is_said_to_be_reachable_only_from_where_it_is(pi):
+    config, probe, _ = pi
+    lan = '[dashboard]\naddress = "0.0.0.0"\n'
+    text, code = report(diagnose(config(), probe))
+    assert "from this machine only" in text and ".local:" not in text
+    path = config()
+    path.write_text(
+        path.read_text().replace(
+            "[dashboard]\n", lan + 'allow_websocket_origin = ["pi.local:5006"]\n'
+        )
+    )
+    text, code = report(diagnose(path, probe))
+    assert "from the LAN: http://pi.local:5006/" in text and code == 0
+    path.write_text(path.read_text().replace('allow_websocket_origin = ["pi.local:5006"]\n', ""))
+    text, code = report(diagnose(path, probe))
+    assert code == 1 and "a browser on the LAN would get an empty page" in text
+    assert "fix: [dashboard] allow_websocket_origin = [" in text
 
 
 def test_alerts_are_checked_against_the_config(tmp_path):

@@ -259,6 +259,21 @@ def test_journal_warnings_say_what_to_check(emulated_config):
         for raw in daemon.acquisition.read_once():
             summary.add(raw.duration_ms, daemon.process(raw))
     warnings = summary.warnings()
+    # the emulated chip has no adapter or burden resistor: the advice names its settings
+    assert any(
+        w.startswith("mains_v (voltage) flat: the emulated chip leaves this input unconnected")
+        and "emulator.flat_channels" in w
+        for w in warnings
+    ), warnings
+    assert any(
+        w.startswith("main (current) clipped: ") and "emulator.clip_channels" in w for w in warnings
+    )
+    assert not any("adapter" in w or "burden" in w for w in warnings)
+    # on a real chip the same flags say what to check on the wiring
+    config.values["adc.chip"] = "mcp3208"
+    real = MinuteSummary(config)
+    real.flags = dict(summary.flags)
+    warnings = real.warnings()
     assert any(
         w.startswith("mains_v (voltage) flat: no mains waveform: check the AC-AC adapter")
         for w in warnings

@@ -1,0 +1,103 @@
+"""The live section: big numbers, the gauge, and the last minutes of power, streamed.
+
+The numbers change with every batch. Replacing a Div's text makes Bokeh lay the whole page
+out again (every plot with it), twice a second: too much for a phone. So the Div is written
+once, and each batch sends its cards in parts (source `numbers_parts`) that the browser puts
+in place (NUMBERS_JS); the Div's text is written again only when the cards themselves change.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from bokeh.layouts import column, row
+from bokeh.models import ColumnDataSource, CustomJS
+
+from corcypower.clock import age_text
+from corcypower.dashboard import cards, data, figures
+from corcypower.dashboard.data import Reading
+from corcypower.dashboard.section import Section
+
+NUMBERS_JS = """
+const view = Bokeh.index.find_one(div)
+if (view == null)
+  return
+const root = view.shadow_el
+const {part, html} = source.data
+const box = root.querySelector(".numbers")
+const cards = root.querySelectorAll(".card")
+if (box == null || cards.length != part.length - 2)
+  return  // the Div is being redrawn with other cards: its own text is the newest
+box.className = html[0]
+cards.forEach((card, i) => { card.outerHTML = html[i + 1] })
+root.querySelector(".status").innerHTML = html[html.length - 1]
+"""
+
+
+@dataclass
+class LiveUpdate:
+    """New batches, made ready for a page: the same for every tab."""
+
+    columns: dict[str, list]
+    readings: list[Reading]
+    status: str
+    gauge: dict[str, list]
+
+
+class LiveSection(Section):
+    name = "live_section"
+
+    def layout(self):
+        page, view = self.page, self.page.view
+        self.rollover = math.ceil(view.live_ms / page.app.batch_ms) + 4
+        self.live = ColumnDataSource(data.live_columns(view, [], page.tz), name="live")
+        self.gauge = ColumnDataSource(
+            figures.needle(0.0, view.gauge_max_w) | {"label": ["–"]}, name="gauge_needle"
+        )
+        self.readings: list[Reading] = []
+        self.when = ""  # when the last batch was, as the status line says it
+        # at least 300 px: on a phone the gauge wraps below the numbers instead of squeezing them
+        self.numbers = page.div("numbers", cards.numbers_html([]), styles={"flex": "1 1 300px"})
+        self.parts = ColumnDataSource(cards.numbers_parts([]), name="numbers_parts")
+        code = CustomJS(args={"div": self.numbers, "source": self.parts}, code=NUMBERS_JS)
+        self.parts.js_on_change("data", code)
+        page.doc.add_root(self.parts)  # drawn by no glyph: a root, so the browser has it
+        self.plot = figures.live_figure(view, self.live)
+        gauge = figures.gauge_figure(view, self.gauge)
+        top = row(self.numbers, gauge, sizing_mode="stretch_width", styles={"flex-wrap": "wrap"})
+        return column(top, self.plot, sizing_mode="stretch_width")
+
+    def prepare(self, batches: list[dict]) -> LiveUpdate:
+        """What the newest of `batches` changes on a page."""
+        page = self.page
+        latest = batches[-1]
+        readings = data.readings(page.view, latest)
+        total = readings[0].watts
+        label = f"{cards.watts_text(total)} {cards.direction(total)}".strip()
+        return LiveUpdate(
+            data.live_columns(page.view, batches, page.tz),
+            readings,
+            f"last batch {data.clock_text(latest['ts'], page.tz)}",
+            figures.needle(total, page.view.gauge_max_w) | {"label": [label]},
+        )
+
+    def show(self, update: LiveUpdate) -> None:
+        self.live.stream(update.columns, rollover=self.rollover)
+        self.when = update.status
+        self.draw_numbers(update.readings, update.status)
+        self.gauge.data = update.gauge
+
+    def draw_numbers(self, readings: list[Reading], status: str, stale: bool = False) -> None:
+        if len(readings) != len(self.readings):  # other cards: the Div's text, drawn anew
+            self.numbers.text = cards.numbers_html(readings, status, stale)
+        self.parts.data = cards.numbers_parts(readings, status, stale)
+        self.readings = readings
+
+    def tick(self, seconds_since_data: float | None) -> None:
+        """Numbers that stopped changing are greyed, with how old they are."""
+        if not self.readings or seconds_since_data is None:
+            return
+        if seconds_since_data >= self.page.view.stale_s:
+            age = age_text(seconds_since_data)
+            self.draw_numbers(self.readings, f"no data for {age} · {self.when}", stale=True)
