@@ -69,25 +69,31 @@ def choose_level(db: Database, ids: list[int], start_ms: int, end_ms: int, max_p
 
 
 def fetch(
-    db: Database, level: str, ids: list[int], start_ms: int, end_ms: int, energy: bool = False
+    db: Database,
+    level: str,
+    ids: list[int],
+    start_ms: int,
+    end_ms: int,
+    energy: bool = False,
+    limit: int = -1,
 ) -> np.ndarray:
     """(bucket start, channel_id, mean, min, max) of a level as an (n, 5) array, by (ts, channel_id).
 
     With `energy`, three more columns: measured ms, import Wh and export Wh of each bucket
-    (zero for voltage channels). Raw batches are their own bucket [ts - duration_ms, ts):
+    (zero for voltage channels). At most `limit` rows (-1: all). Raw batches are their own bucket [ts - duration_ms, ts):
     real power for current channels, Vrms for voltage channels. Values go straight from the
     cursor into one array (no list of row tuples): converting rows is most of the query's cost.
     """
     table, cond = _where(level, ids)
-    params = _params(level, ids, start_ms, end_ms)
+    params = (*_params(level, ids, start_ms, end_ms), limit)
     if level == RAW:
         value = "coalesce(real_power_w, vrms)"
         extra = f", {value}, {value}, {RAW_ENERGY}" if energy else ""
-        sql = f"SELECT ts - duration_ms, channel_id, {value}{extra} FROM batch WHERE {cond} AND {value} IS NOT NULL ORDER BY ts, channel_id"
+        sql = f"SELECT ts - duration_ms, channel_id, {value}{extra} FROM batch WHERE {cond} AND {value} IS NOT NULL ORDER BY ts, channel_id LIMIT ?"
         rows = _array(db, sql, params, 8 if energy else 3)
         return rows if energy else np.column_stack([rows, rows[:, 2], rows[:, 2]])
     extra = f", {ROLLUP_ENERGY}" if energy else ""
-    sql = f"SELECT ts, channel_id, mean, min, max{extra} FROM {table} WHERE {cond} AND mean IS NOT NULL ORDER BY ts, channel_id"
+    sql = f"SELECT ts, channel_id, mean, min, max{extra} FROM {table} WHERE {cond} AND mean IS NOT NULL ORDER BY ts, channel_id LIMIT ?"
     return _array(db, sql, params, 8 if energy else 5)
 
 

@@ -43,10 +43,8 @@ def series(db: Database, names: list[str] | None, start_ms: int, end_ms: int, po
         return doc
     ids = [c["id"] for c in channels]
     per_channel = max(1, min(points, MAX_BUCKETS // len(ids)))
-    level = _within_cap(
-        db, choose_level(db, ids, start_ms, end_ms, per_channel), ids, start_ms, end_ms
-    )
-    rows = fetch(db, level, ids, start_ms, end_ms, energy=True)
+    chosen = choose_level(db, ids, start_ms, end_ms, per_channel)
+    level, rows = _within_cap(db, chosen, ids, start_ms, end_ms)
     doc |= {"points": per_channel, "level": level}
     doc["series"] = [
         _one(db, c, rows[rows[:, 1] == c["id"]], level, start_ms, end_ms) for c in channels
@@ -67,12 +65,24 @@ def _channels(db: Database, names: list[str] | None) -> list[sqlite3.Row]:
     return [by_name[n] for n in names]
 
 
-def _within_cap(db: Database, level: str, ids: list[int], start_ms: int, end_ms: int) -> str:
-    """`level`, or the first coarser one holding at most MAX_BUCKETS buckets of the range."""
+def _within_cap(
+    db: Database, level: str, ids: list[int], start_ms: int, end_ms: int
+) -> tuple[str, np.ndarray]:
+    """The rows of `level`, or of the first coarser level holding at most MAX_BUCKETS buckets.
+
+    A rollup level is read with a LIMIT one over the cap, which costs less than counting
+    first, as the level chosen nearly always fits; raw batches, wide rows that cost five
+    times a count to read, are counted first. The daily level always fits (the bounds of
+    live/history.py).
+    """
+    over = MAX_BUCKETS + 1
     for name in LEVEL_NAMES[LEVEL_NAMES.index(level) :]:
-        if count(db, name, ids, start_ms, end_ms, MAX_BUCKETS + 1) <= MAX_BUCKETS:
-            return name
-    return LEVEL_NAMES[-1]
+        if name == RAW and count(db, name, ids, start_ms, end_ms, over) == over:
+            continue
+        rows = fetch(db, name, ids, start_ms, end_ms, energy=True, limit=over)
+        if len(rows) <= MAX_BUCKETS:
+            break
+    return name, rows
 
 
 def _one(
