@@ -172,6 +172,10 @@ class Server:
             await self._close(reader, writer)
         except OSError as exc:  # it went away (a reset, ENOTCONN), or was too slow (TimeoutError)
             log.debug("%s: connection dropped: %r", self.name, exc)
+        except asyncio.CancelledError:
+            # the server is stopping (close()). Ended quietly: asyncio's streams (3.11) log a
+            # traceback for every connection task that ends cancelled, e.g. a /live long poll.
+            pass
         except Exception:  # a bug here: logged, and only this connection is lost
             log.exception("%s: connection failed", self.name)
         finally:

@@ -369,3 +369,25 @@ def test_clients_that_go_away_are_forgotten_quietly(echo, caplog, capfd):
         gc.collect()  # asyncio logs a reset nobody retrieved when its future is collected
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert capfd.readouterr().err == ""
+
+
+def test_a_stop_with_clients_waiting_is_quiet(echo, caplog, capfd):
+    """Before: at a SIGTERM, each /live long poll still waiting logged a CancelledError
+    traceback (asyncio's streams log a connection task that ends cancelled)."""
+    server = echo().server
+    waiting = [connect(server.address) for _ in range(20)]
+    for sock in waiting:
+        sock.sendall(request("/wait"))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (
+        len(server.connections) == 20 and all(c.busy for c in server.connections)
+    ):
+        time.sleep(0.01)
+    assert len(server.connections) == 20  # every one waits in /wait
+    with caplog.at_level(logging.DEBUG):
+        server.close()
+        gc.collect()
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "Traceback" not in capfd.readouterr().err
+    for sock in waiting:
+        sock.close()
