@@ -10,6 +10,10 @@
 2. 4 s recordings measured as the daemon measures them (tests/analysis/test_accuracy.py,
    test_noise.py, test_tiling.py): 12 bits, 1 count RMS of noise on every input; P, Irms and
    Vrms relative to their own value, PF absolute, f in Hz; no load; small loads; load steps.
+3. Derived phases (tests/analysis/test_derived.py): one voltage channel, CTs on L1, L2, L3
+   (voltage_shift_deg 0, 120, 240), a split-phase 240 V load across the legs (["v", "v@180"]),
+   as 4 s recordings; and P's and PF's worst error on a derived phase when the supply is 2 %
+   unbalanced (exact samples: the error is the unbalance's, not the analysis').
 The tests assert bounds; this shows how far below them the analysis is.
 """
 
@@ -25,19 +29,23 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from corcypower.analysis import Samples, analyze  # noqa: E402
+from corcypower.settings import sources  # noqa: E402
 from tests.analysis_signals import (  # noqa: E402
     SWITCH_MODE,
     T0,
+    UNBALANCE_LOADS,
     Input,
     Step,
     Wave,
     adc_counts,
     apparent_power,
     current,
+    lag,
     measure,
     real_power,
     scan,
     turns,
+    unbalance_errors,
     voltage,
 )
 
@@ -200,9 +208,49 @@ def recordings() -> None:
         print(f"  a 2.3 kW step at {at:g} s: Σ P·duration over the batches {got / want - 1:+.1e}")
 
 
+def derived_phases() -> None:
+    print("\n3. Derived phases: 4 s recordings, 12 bits, 1 count of noise")
+    print(f"  {'':<38} {'Irms':>9} {'P':>9} {'PF':>9}")
+    l1 = Wave(230.0, 49.9, 10.0, ((3, 6.9, 40.0), (5, 4.6, -30.0)))
+    leg1 = Wave(120.0, 60.0, 5.0, ((3, 3.6, 20.0), (5, 2.4, 70.0)))
+    legs = Wave(240.0, 60.0, 5.0, ((3, 7.2, 20.0), (5, 4.8, 70.0)))  # leg1 − leg1 180° later
+    cases = {  # name: (the voltage input, the load's voltage, PF, leading, its `voltage`, Hz)
+        "L1, PF 0.9 lagging": (l1, l1, 0.9, False, {}, 50),
+        "L2 (shift 120°), PF 1": (l1, l1.shifted(-120.0), 1.0, False, {"shift": 120.0}, 50),
+        "L3 (shift 240°), PF 0.7 leading": (
+            l1,
+            l1.shifted(-240.0),
+            0.7,
+            True,
+            {"shift": 240.0},
+            50,
+        ),
+        "60 Hz 240 V across split-phase legs": (leg1, legs, 0.95, False, {"across": True}, 60),
+    }
+    for name, (wave, v, pf, leading, how, hz) in cases.items():
+        i = Wave(8.0, wave.hz, lag(v, pf, leading))
+        kw = {"voltage_shift_deg": how["shift"]} if "shift" in how else {}
+        if how.get("across"):
+            kw["voltage_sources"] = sources.parse(["v", "v@180"])
+        scale_v = 0.25 if hz == 50 else 0.1
+        inputs = [Input(voltage(scale=scale_v), wave, 2048.0), Input(current(**kw), i, 2047.3)]
+        r, _ = measure(inputs, mains_hz=hz, noise_lsb=1.0)
+        p, s = real_power(v, i), apparent_power(v, i)
+        print(
+            f"  {name:<38} {r['i'].irms / i.total_rms - 1:+9.1e} {r['i'].real_power_w / p - 1:+9.1e}"
+            f" {r['i'].power_factor - p / s:+9.4f}"
+        )
+    print("  2 % voltage unbalance, L2 and L3 derived from L1, worst over the unbalance's angle:")
+    for pf, leading in UNBALANCE_LOADS:
+        p_error, pf_error = unbalance_errors(0.02, pf, leading)
+        kind = "leading" if leading else "lagging" if pf < 1 else "(unity)"
+        print(f"    PF {pf:g} {kind:<8} P {p_error:.1%}   PF ±{pf_error:.3f}")
+
+
 def main() -> None:
     single_batches()
     recordings()
+    derived_phases()
 
 
 if __name__ == "__main__":

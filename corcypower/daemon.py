@@ -149,7 +149,11 @@ class Daemon:
         db = Database(self.config.db_path)
         try:
             ids = register_channels(
-                db, self.config.channels, self.config["adc.chip"], self.clock.wall_ms()
+                db,
+                self.config.channels,
+                self.config["adc.chip"],
+                self.clock.wall_ms(),
+                self.config.grid_channels,
             )
         except BaseException:
             db.close()

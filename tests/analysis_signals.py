@@ -70,6 +70,48 @@ class Wave:
         )
 
 
+def lag(v: Wave, pf: float, leading: bool = False) -> float:
+    """The phase of a current at power factor `pf` against v's fundamental."""
+    angle = np.degrees(np.arccos(pf))
+    return v.phase_deg + (angle if leading else -angle)
+
+
+def unbalanced(negative: float, angle_deg: float) -> list[Wave]:
+    """L1, L2, L3 with a negative-sequence part `negative` of the positive one (the voltage
+    unbalance factor) at `angle_deg`: sums of two phasors turning opposite ways."""
+    out = []
+    for k in range(3):
+        z = 230.0 * np.exp(-2j * np.pi * k / 3) + 230.0 * negative * np.exp(
+            1j * (np.radians(angle_deg) + 2 * np.pi * k / 3)
+        )
+        out.append(Wave(float(abs(z)), 50.0, float(np.degrees(np.angle(z)))))
+    return out
+
+
+UNBALANCE_LOADS = ((0.9, False), (1.0, False), (0.7, True))  # (PF, leading)
+
+
+def unbalance_errors(negative: float, pf: float, leading: bool) -> tuple[float, float]:
+    """The worst errors of P (relative) and PF (absolute) on L2 and L3 derived from L1
+    (voltage_shift_deg 120 and 240) when the supply is unbalanced by `negative` (see
+    unbalanced), over the unbalance's angle, for loads at `pf`; exact samples, one batch."""
+    worst_p = worst_pf = 0.0
+    for angle in range(0, 360, 30):
+        l1, l2, l3 = unbalanced(negative, angle)
+        i2, i3 = Wave(8.0, 50.0, lag(l2, pf, leading)), Wave(8.0, 50.0, lag(l3, pf, leading))
+        inputs = [
+            Input(voltage("v"), l1, 2048.0),
+            Input(current("l2", voltage_shift_deg=120.0), i2, 2048.0),
+            Input(current("l3", adc_channel=2, voltage_shift_deg=240.0), i3, 2048.0),
+        ]
+        got = by_name(inputs, scan(inputs, bits=None))
+        for name, v, i in (("l2", l2, i2), ("l3", l3, i3)):
+            p, s = real_power(v, i), apparent_power(v, i)
+            worst_p = max(worst_p, rel(got[name].real_power_w, p))
+            worst_pf = max(worst_pf, abs(got[name].power_factor - p / s))
+    return worst_p, worst_pf
+
+
 def real_power(v: Wave, i: Wave) -> float:
     """P = Σ V_h·I_h·cos(α_h − β_h): only harmonics present in both carry power."""
     volts = {h: (r, p) for h, r, p in v.parts()}

@@ -23,6 +23,7 @@ from corcypower.store.database import Database
 from corcypower.store.lock import WriterLock
 from corcypower.store.retention import Retention
 from corcypower.store.writer import register_channels, write_rows
+from tests.helpers import REPO
 
 
 def start(emulated_config, sections=None):
@@ -266,3 +267,24 @@ def test_rows_written_counts_only_rows_the_database_took(emulated_config):
     assert daemon.writer.flush()
     assert (daemon.writer.rows_written, daemon.writer.rows_skipped) == (len(rows_now) - 4, 4)
     assert "4 rows already stored by another writer" in daemon._final_line()
+
+
+def test_three_phases_from_one_voltage_input_on_the_emulated_chip(tmp_path):
+    # examples/three-phase.toml on the emulated chip: the household's loads sit on the phase
+    # each CT's voltage names, so the same circuit on L1, L2, L3 and across L1-L2 draws the
+    # same power, which the daemon must find through the derived voltages
+    text = (REPO / "examples" / "three-phase.toml").read_text()
+    text = text.replace('chip = "mcp3208"', 'chip = "emulated"\nsample_rate_hz = 2000')
+    text = text.replace("/var/lib/corcypower/power.db", str(tmp_path / "power.db"))
+    path = tmp_path / "three-phase.toml"
+    path.write_text(text + '\n[emulator]\nchip = "mcp3208"\nseed = 7\n[api]\nport = 0\n')
+    daemon = Daemon(settings.load(path), FakeClock())
+    daemon.open_store()
+    for _, stats in run_batches(daemon, 4)[1:]:
+        by = {s.name: s for s in stats}
+        assert by["l1"].flags == by["l2"].flags == by["l3"].flags == 0
+        for name in ("l2", "l3", "heat_pump"):
+            gap = abs(by[name].real_power_w - by["l1"].real_power_w)
+            assert gap <= 0.02 * by["l1"].apparent_power_va + 2.0, (name, by)
+    daemon.writer.flush()
+    assert {c for (c,) in rows(daemon, "SELECT DISTINCT channel_id FROM batch")} == {1, 2, 3, 4, 5}

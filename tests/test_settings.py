@@ -73,7 +73,16 @@ def test_energymonitor_wiring(tmp_path):
     assert by_name["mains_v"].unit == "V" and by_name["grid"].unit == "A"
 
 
-@pytest.mark.parametrize("name", ["corcypower.toml", "energymonitor.toml", "emulator.toml"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "corcypower.toml",
+        "energymonitor.toml",
+        "emulator.toml",
+        "three-phase.toml",
+        "split-phase.toml",
+    ],
+)
 def test_shipped_examples_are_valid(name):
     settings.load(REPO / "examples" / name)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
+import numpy as np
+
 from corcypower import capture
 from corcypower.adc.emulated import VREF, EmulatedChip, EmulatedSpiDevice
 from corcypower.adc.household import Household, Mains
@@ -12,7 +14,7 @@ from corcypower.adc.mcp3xxx import MODELS
 from corcypower.adc.replay import Replay, sample_delay
 from corcypower.adc.spi import SpiTransport
 from corcypower.clock import Clock
-from corcypower.settings import Config, frame_seconds
+from corcypower.settings import Channel, Config, frame_seconds
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,15 @@ def circuit_of(config: Config, name: str) -> str:
     if name in circuits:
         return circuits[name]
     return "solar" if "solar" in name.lower() else "house"
+
+
+def supply(channel: Channel) -> tuple[complex, ...]:
+    """The voltage a current channel's emulated loads draw from, as a phasor of the mains the
+    voltage inputs see: the channel's `voltage`, each source delayed by its degrees (one
+    voltage input stands for every phase: the loads go where the config says they are);
+    () for the mains itself."""
+    z = complex(sum(s.sign * np.exp(-1j * np.radians(s.shift_deg)) for s in channel.sources))
+    return () if z == 0 or abs(z - 1) < 1e-12 else (z,)
 
 
 def emulator_inputs(config: Config, cs: int, clock: Clock):
@@ -50,6 +61,7 @@ def emulator_inputs(config: Config, cs: int, clock: Clock):
             ch.invert,
             circuit_of(config, ch.name) if ch.kind == "current" else "",
         )
+        + supply(ch)
         for ch in config.channels
         if ch.cs == cs
     }

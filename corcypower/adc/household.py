@@ -183,8 +183,11 @@ class Mains:
 class Household:
     """Pin voltages of one chip wired to the synthetic home, as the emulated chip's inputs.
 
-    `wires` maps an ADC channel to (kind, scale, invert, circuit): what is wired to it and
-    how many volts or amps one count stands for, so the counts come out as configured.
+    `wires` maps an ADC channel to (kind, scale, invert, circuit[, supply]): what is wired to
+    it and how many volts or amps one count stands for, so the counts come out as configured.
+    `supply` is the voltage the circuit's loads draw from, as a phasor of the mains' (the
+    voltage inputs'): e^(-j·120°) for loads on L2, 2 for a 240 V load across split-phase
+    legs; 1 when left out.
     Times are monotonic seconds; `wall_offset_s + utc_offset_s` turns them into local time,
     which the loads follow. The home is the seed's; `noise_stream` tells apart the noise of
     two chips watching the same home.
@@ -212,9 +215,10 @@ class Household:
         self.mid = vref / 2 + 0.3 * self.lsb  # the bias divider: mid-scale, off the code edge
         self.rng = np.random.default_rng((seed, noise_stream))
 
-    def current(self, circuit: str, t: np.ndarray) -> np.ndarray:
-        """Instantaneous amps of a circuit: each load at its angle with its harmonics."""
-        theta = self.mains.phase(t)
+    def current(self, circuit: str, t: np.ndarray, supply: complex = 1.0) -> np.ndarray:
+        """Instantaneous amps of a circuit: each load at its angle with its harmonics, on the
+        phase (and at the volts) of `supply`, the mains' phasor times a complex number."""
+        theta = self.mains.phase(t) + float(np.angle(supply))
         local = t + self.local_offset
         amps = np.zeros_like(t)
         for name, sign in circuit_loads(circuit):
@@ -223,7 +227,7 @@ class Household:
                 continue
             app = APPLIANCES.get(name, Appliance(0.0))
             lag = math.radians(app.lag_deg)
-            peak = watts * math.sqrt(2) * amps_per_watt(app, self.mains.volts)
+            peak = watts * math.sqrt(2) * amps_per_watt(app, self.mains.volts * abs(supply))
             wave = np.sin(theta - lag)
             for order, ratio in app.harmonics:
                 wave = wave + ratio * np.sin(order * (theta - lag))
@@ -240,8 +244,8 @@ class Household:
     def _pin(self, ch: int, t: np.ndarray) -> np.ndarray:
         if ch in self.flat or ch not in self.wires:
             return np.full(len(t), self.mid)  # nothing connected: the bias alone
-        kind, scale, invert, circuit = self.wires[ch]
-        value = self.mains.voltage(t) if kind == "voltage" else self.current(circuit, t)
+        kind, scale, invert, circuit, *supply = self.wires[ch]
+        value = self.mains.voltage(t) if kind == "voltage" else self.current(circuit, t, *supply)
         counts = (-value if invert else value) / scale
         if (
             ch in self.clip

@@ -7,6 +7,7 @@ One concept per module:
 - cycles: zero crossings, mains frequency, the reference and the window of whole cycles
 - offset: the input's drifting DC offset, from the means of whole cycles
 - noise: each input's noise floor, removed in quadrature; signals within it read zero
+- derived: the voltage a current multiplies: measured, delayed by degrees, or a difference
 - power: Vrms, Irms, P, S, PF, frequency of one batch (IEEE 1459)
 - tiling: batches cut on whole cycles that tile time (the part-cycle is carried over); Meter
 - summary: many batches as one
@@ -24,6 +25,7 @@ from corcypower.analysis.cycles import (
     rising_crossings,
     whole_cycles_window,
 )
+from corcypower.analysis.derived import DerivedVoltage, VoltageWave, derive
 from corcypower.analysis.flags import (
     FLAG_BELOW_NOISE,
     FLAG_CLIPPED,
@@ -46,7 +48,7 @@ from corcypower.analysis.integration import (
     weighted_mean,
 )
 from corcypower.analysis.noise import NoiseFloor, residual_noise
-from corcypower.analysis.power import ChannelStats, VoltageWave, analyze
+from corcypower.analysis.power import ChannelStats, analyze
 from corcypower.analysis.samples import Samples
 from corcypower.analysis.summary import combine
 from corcypower.analysis.tiling import Batch, Meter, Tiler
@@ -66,6 +68,7 @@ __all__ = [
     "NODES",
     "Batch",
     "ChannelStats",
+    "DerivedVoltage",
     "Meter",
     "NoiseFloor",
     "Reference",
@@ -75,6 +78,7 @@ __all__ = [
     "Window",
     "analyze",
     "combine",
+    "derive",
     "cycle_weights",
     "find_cycles",
     "flag_names",

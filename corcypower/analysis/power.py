@@ -11,7 +11,8 @@ batch's window [start, end), which is whole mains cycles (cycles.py, tiling.py):
 integral of the straight lines through the samples (integration.py).
 
 The current is converted after its voltage (one channel at a time), so the voltage is
-interpolated onto each current sample's time, moved on by `phase_deg` (the CT's lead). P > 0
+interpolated onto each current sample's time, moved on by `phase_deg` (the CT's lead); it may
+be another phase's, derived from a voltage channel, or a difference of two (derived.py). P > 0
 is drawn from the grid, P < 0 exported (or `invert`); PF carries P's sign. S uses the same
 interpolated voltage over the same samples as P, so |PF| <= 1.
 
@@ -30,6 +31,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from corcypower.analysis.cycles import Window, find_cycles, mains_cycles, whole_cycles_window
+from corcypower.analysis.derived import DerivedVoltage, VoltageWave, derive
 from corcypower.analysis.flags import (
     FLAG_BELOW_NOISE,
     FLAG_CLIPPED,
@@ -38,7 +40,7 @@ from corcypower.analysis.flags import (
     FLAG_NO_CYCLES,
     inherited,
 )
-from corcypower.analysis.integration import cycle_weights, interpolate, weighted_mean
+from corcypower.analysis.integration import cycle_weights, weighted_mean
 from corcypower.analysis.noise import (
     FLOOR_COUNTS,
     LARGE_COUNTS,
@@ -74,21 +76,6 @@ class ChannelStats:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-@dataclass
-class VoltageWave:
-    """A voltage made ready to multiply with currents: volts less the offset, over time.
-
-    A derived voltage (another phase's, a line-to-line difference) is another VoltageWave.
-    """
-
-    t: np.ndarray
-    v: np.ndarray
-    step: float
-    noise: float  # volts², the noise power in v, taken out of Vrms²
-    flags: int  # the voltage channel's own; its currents inherit some (flags.INHERITED)
-    live: bool  # a voltage to speak of: not within its noise, not a dead read
 
 
 @dataclass
@@ -182,7 +169,7 @@ def _voltage(batch: _Batch, ch: Channel, s: Samples) -> tuple[ChannelStats, Volt
 
 
 def _current(
-    batch: _Batch, ch: Channel, s: Samples, wave: VoltageWave | None, volts: float | None
+    batch: _Batch, ch: Channel, s: Samples, wave: DerivedVoltage | None, volts: float | None
 ) -> ChannelStats:
     stats = batch.diagnostics(ch, s)
     if stats.n == 0 or stats.flags & FLAG_DEAD_READ:
@@ -203,16 +190,17 @@ def _current(
     return stats
 
 
-def _power(batch: _Batch, ch: Channel, s: Samples, wave: VoltageWave, stats: ChannelStats):
+def _power(batch: _Batch, ch: Channel, s: Samples, wave: DerivedVoltage, stats: ChannelStats):
     """Irms, P, S and PF of a current multiplied with a voltage waveform.
 
     The CT's output leads by phase_deg: the true current at t is the output at t − lead, so
     each current sample is paired with the voltage `lead` later (which also removes the
     multiplexing skew). Any window of whole cycles averages the product of two periodic
-    signals exactly, so the current keeps the batch's window as it is.
+    signals exactly, so the current keeps the batch's window as it is. The voltage may be
+    derived: delayed, or a difference of two (derived.py).
     """
-    lead = ch.phase_deg / (360.0 * batch.window.hz)
-    v_at, valid = interpolate(wave.t, wave.v, s.t + lead, wave.step)
+    hz = batch.window.hz
+    v_at, valid = wave.at(s.t + ch.phase_deg / (360.0 * hz), hz)
     sig = batch.signal(ch, s, stats.n, valid)
     stats.irms = float(np.sqrt(sig.power))
     if sig.below:
@@ -256,6 +244,6 @@ def analyze(
     for ch in channels:
         if ch.kind == "current":
             fixed = volts.get(ch.name, ch.voltage if not isinstance(ch.voltage, str) else None)
-            wave = waves.get(ch.voltage) if fixed is None else None
+            wave = derive(ch, waves) if fixed is None else None
             results[ch.name] = _current(batch, ch, samples[ch.name], wave, fixed)
     return [results[ch.name] for ch in channels]

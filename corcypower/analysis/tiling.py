@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from corcypower.analysis.cycles import Reference, Window, make_window, reference, whole_periods
+from corcypower.analysis.derived import reach_deg
 from corcypower.analysis.flags import FLAG_LATE, FLAG_VOLTAGE_FALLBACK
 from corcypower.analysis.noise import NoiseFloor
 from corcypower.analysis.power import ChannelStats, analyze
@@ -68,8 +69,9 @@ class Tiler:
 
     def __init__(self, channels: Sequence[Channel], mains_hz: float):
         self.channels, self.mains_hz = list(channels), mains_hz
-        leads = [abs(c.phase_deg) for c in self.channels if c.kind == "current"]
-        self.lead_s = max(leads, default=0.0) / (360.0 * mains_hz * 0.9)  # at 10 % slow mains
+        # how far from a current sample its voltage is taken: the CT's lead, a derived phase
+        reach = [reach_deg(c) for c in self.channels if c.kind == "current"]
+        self.lead_s = max(reach, default=0.0) / (360.0 * mains_hz * 0.9)  # at 10 % slow mains
         self.boundary: float | None = None  # where the next batch starts; None: no run
         self.on_crossing = False  # the boundary is a crossing of the reference voltage
         self.samples: dict[str, Samples] = {}  # the carry, then the carry and the new chunk

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -34,10 +36,28 @@ def _central(export_settings):
     return Central(export_settings)
 
 
+def _as_admin(export_settings, admin: str | None):
+    """The settings with another user, whose password is asked for (--user)."""
+    if admin is None:
+        return export_settings
+    password = click.prompt(
+        f"MySQL password of {admin}", hide_input=True, default="", show_default=False
+    )
+    return dataclasses.replace(export_settings, user=admin, password=password)
+
+
 def local(ms: int | None) -> str:
     if ms is None:
         return "never"
     return f"{datetime.fromtimestamp(ms / 1000).astimezone():%Y-%m-%d %H:%M:%S %Z}"
+
+
+admin_option = click.option(
+    "--user",
+    "admin",
+    metavar="NAME",
+    help="Connect as this user (an administrator: asks for the password) instead of [export.mysql] user.",
+)
 
 
 @cli.group()
@@ -47,16 +67,61 @@ def mysql():
 
 @mysql.command()
 @config_option
-def init(config_path):
-    """Create the tables VolumeData and ChannelMinute (safe to run again)."""
-    _, s = _settings(config_path)
+@admin_option
+@click.option(
+    "--timezone",
+    "zone_name",
+    metavar="ZONE",
+    help="Time zone of the days in ChannelDay, e.g. Europe/Brussels. Default: the database's; "
+    "for a new one, dashboard.timezone or this machine's.",
+)
+def init(config_path, admin, zone_name):
+    """Create the tables and triggers, or bring older ones up to date (safe to run again)."""
+    from corcypower.dashboard.data import local_zone
+
+    config, s = _settings(config_path)
+    zone = None
+    if zone_name is not None:
+        try:
+            zone = ZoneInfo(zone_name)
+        except (ValueError, KeyError, OSError):
+            raise click.BadParameter(
+                f"{zone_name!r}: expected a time zone name such as Europe/Brussels",
+                param_hint="--timezone",
+            ) from None
+    s = _as_admin(s, admin)
     central = _central(s)
     try:
-        done = central.init()
+        done = central.init(zone, local_zone(config["dashboard.timezone"]))
         click.echo(f"{s.user}@{s.host}:{s.port}/{s.database} ({central.version}):")
     finally:
         central.close()
     for line in done:
+        click.echo(f"  {line}")
+
+
+@mysql.command()
+@config_option
+@click.option(
+    "--keep-months",
+    type=click.IntRange(1, 1200),
+    help="Drop the minutes of months that ended more than N months ago "
+    "(their quarter-hours, hours and days stay). Default: keep every minute.",
+)
+@admin_option
+def partition(config_path, keep_months, admin):
+    """Split ChannelMinute by month, add the coming months, drop expired ones (run monthly)."""
+    from corcypower.export.partitions import maintain
+
+    _, s = _settings(config_path)
+    s = _as_admin(s, admin)
+    central = _central(s)
+    try:
+        done = central.run(maintain, datetime.now().date(), keep_months)
+        click.echo(f"{s.user}@{s.host}:{s.port}/{s.database} ({central.version}):")
+    finally:
+        central.close()
+    for line in done or ["nothing to do"]:
         click.echo(f"  {line}")
 
 

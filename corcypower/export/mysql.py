@@ -17,14 +17,15 @@ from __future__ import annotations
 import logging
 import re
 import socket
-from collections.abc import Sequence
-from importlib import resources
+from collections.abc import Callable, Sequence
+from datetime import UTC, tzinfo
 
 import pymysql
 
 from corcypower.errors import ExportError
-from corcypower.export.config import MAX_NAME, ExportSettings
-from corcypower.export.tables import COLUMNS, KEYS, VOLUME_DATA, Record, Rejected
+from corcypower.export import schema
+from corcypower.export.config import ExportSettings
+from corcypower.export.tables import COLUMNS, KEYS, Record, Rejected
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +73,24 @@ def upsert_sql(table: str, rows: int, dialect_name: str) -> str:
     return f"INSERT INTO `{table}` ({names}) VALUES {values} ON DUPLICATE KEY UPDATE {sets}"
 
 
-def schema_statements() -> list[str]:
-    """The statements of schema/mysql/tables.sql (comments dropped)."""
-    text = resources.files("corcypower.schema").joinpath("mysql/tables.sql").read_text("utf-8")
-    lines = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+def connect(s: ExportSettings, **options) -> pymysql.connections.Connection:
+    """A connection with the settings' timeouts, strict SQL and utf8mb4, or an ExportError."""
+    try:
+        return pymysql.connect(
+            host=s.host,
+            port=s.port,
+            user=s.user,
+            password=s.password or "",
+            database=s.database,
+            connect_timeout=s.connect_timeout,
+            read_timeout=s.read_timeout,
+            write_timeout=s.write_timeout,
+            charset="utf8mb4",
+            sql_mode=SQL_MODE,
+            **options,
+        )
+    except pymysql.MySQLError as exc:
+        raise ExportError(describe(exc, s)) from None
 
 
 class Central:
@@ -92,20 +106,8 @@ class Central:
         if self.conn is not None:
             return
         s = self.settings
+        self.conn = connect(s, autocommit=False)
         try:
-            self.conn = pymysql.connect(
-                host=s.host,
-                port=s.port,
-                user=s.user,
-                password=s.password or "",
-                database=s.database,
-                connect_timeout=s.connect_timeout,
-                read_timeout=s.read_timeout,
-                write_timeout=s.write_timeout,
-                charset="utf8mb4",
-                sql_mode=SQL_MODE,
-                autocommit=False,
-            )
             with self.conn.cursor() as cur:
                 cur.execute("SELECT VERSION()")
                 self.version = cur.fetchone()[0]
@@ -123,29 +125,18 @@ class Central:
                 pass  # already gone: closing is all we wanted
             self.conn = None
 
-    def init(self) -> list[str]:
-        """Create the tables if missing and widen an EnergyMonitor Point; what was done."""
+    def init(self, zone: tzinfo | None = None, default_zone: tzinfo = UTC) -> list[str]:
+        """Create the tables and triggers, bring older ones up to date, set the time zone of
+        ChannelDay (schema.init); what was done."""
+        return self.run(schema.init, zone, default_zone)
+
+    def run(self, step: Callable[..., list[str]], *args) -> list[str]:
+        """step(cursor, *args), committed: an administrator's step (schema.init,
+        partitions.maintain); what it did. Errors are ExportErrors that say what to check."""
         self.connect()
-        done = []
         try:
             with self.conn.cursor() as cur:
-                for statement in schema_statements():
-                    cur.execute(statement)
-                    done.append(statement.split("(")[0].strip())
-                for table in (VOLUME_DATA,):
-                    cur.execute(
-                        "SELECT CHARACTER_MAXIMUM_LENGTH FROM information_schema.COLUMNS "
-                        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND COLUMN_NAME = 'Point'",
-                        (table,),
-                    )
-                    length = cur.fetchone()[0]
-                    if length < MAX_NAME:
-                        cur.execute(
-                            f"ALTER TABLE `{table}` MODIFY `Point` varchar({MAX_NAME}) NOT NULL"
-                        )
-                        done.append(
-                            f"ALTER TABLE {table}: Point varchar({length}) -> varchar({MAX_NAME})"
-                        )
+                done = step(cur, *args)
             self.conn.commit()
         except pymysql.MySQLError as exc:
             self.close()
@@ -201,7 +192,16 @@ def describe(exc: Exception, s: ExportSettings) -> str:
             f"TO '{s.user}'@'%'"
         )
     if code in (1142, 1143):
-        return f"{where}: permission denied ({text}): GRANT SELECT, INSERT, UPDATE on the database to {s.user!r}"
+        return (
+            f"{where}: permission denied ({text}): GRANT SELECT, INSERT, UPDATE on the database "
+            f"to {s.user!r}; `corcypower mysql init` and `partition` need more: run them "
+            "as an administrator (--user)"
+        )
+    if code == 1419:
+        return (
+            f"{where}: {text}: the server keeps a binary log, so creating the triggers needs "
+            "SUPER: run `corcypower mysql init --user` with an administrator (docs/mysql.md)"
+        )
     if code in (2003, 2005):
         if any(
             m in text

@@ -31,9 +31,11 @@ from corcypower.clock import Clock
 from corcypower.errors import CorcyPowerError
 from corcypower.live import query
 from corcypower.live.history import HistoryEndpoint, Reader
+from corcypower.live.phases import phase_totals
 from corcypower.live.ring import ADC_FIELDS, KIND_FIELDS, UNITS, Ring
 from corcypower.live.server import BadRequest, Handler, Request, Server
 from corcypower.settings import Config
+from corcypower.settings.phases import grid_by_phase
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +76,8 @@ def channels_doc(config: Config) -> dict:
             "fields": list(ADC_FIELDS + KIND_FIELDS[ch.kind]),
         }
         if ch.kind == "current":
-            entry["voltage"] = str(ch.remote_voltage) if ch.remote_voltage else ch.voltage
+            measured = isinstance(ch.voltage, str) or ch.remote_voltage is not None
+            entry["voltage"] = ch.voltage_text if measured else ch.voltage  # volts: a number
         channels.append(entry)
     return {
         "chip": config["adc.chip"],
@@ -111,6 +114,7 @@ class StateAPI:
         # history(channels, start ms, end ms, points) → JSON (store/series.py); None: no database
         self.history_endpoint = HistoryEndpoint(history, self.clock)
         self.currents = {c.name for c in config.channels if c.kind == "current"}
+        self.grid, self.phases = config.grid_channels, grid_by_phase(config)
         self.started_ms = self.clock.wall_ms()
         self.channels_json = json.dumps(channels_doc(config)).encode()
         # other parts' sections of /api/v1/state (e.g. "alerts"): name → a function of nothing
@@ -175,6 +179,7 @@ class StateAPI:
                 for ch in batch["channels"]
             ],
         }
+        doc.update(phase_totals(batch["channels"], self.phases, self.grid, totals))
         doc.update({name: part() for name, part in self.parts.items()})
         return HTTPStatus.OK, json.dumps(doc).encode()
 

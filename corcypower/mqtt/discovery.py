@@ -16,6 +16,7 @@ from corcypower import __version__
 from corcypower.mqtt.config import MqttSettings
 from corcypower.mqtt.payloads import OFFLINE, ONLINE, Topics
 from corcypower.settings import Config
+from corcypower.settings.phases import grid_by_phase
 
 MEASUREMENT, TOTAL_INCREASING = "measurement", "total_increasing"
 
@@ -101,7 +102,7 @@ def sensor(object_id: str, label: str, topic: str, q: Quantity) -> Entity:
 
 
 def entities(config: Config, topics: Topics) -> list[Entity]:
-    """Every sensor of the configured channels, then the grid's total."""
+    """Every sensor of the configured channels, then the grid's total and each phase's."""
     out = []
     for ch in config.channels:
         if ch.kind == "voltage":
@@ -117,6 +118,11 @@ def entities(config: Config, topics: Topics) -> list[Entity]:
     if config.grid_channels:
         out += [
             sensor(f"total_{q.key}", "total", topics.total(q.message), q)
+            for q in (POWER, IMPORTED, EXPORTED)
+        ]
+    for phase in grid_by_phase(config):
+        out += [
+            sensor(f"phase_{phase}_{q.key}", f"phase {phase}", topics.phase(phase, q.message), q)
             for q in (POWER, IMPORTED, EXPORTED)
         ]
     return out

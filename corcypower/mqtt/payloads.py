@@ -5,6 +5,8 @@
     <prefix>/channel/<name>/energy   current channels: kWh imported and exported, committed
     <prefix>/total/state             the grid channels' summed power
     <prefix>/total/energy            the grid channels' summed kWh
+    <prefix>/phase/<phase>/state     the grid channels on one phase ("L1".."L3", "leg1", "leg2"): power
+    <prefix>/phase/<phase>/energy    and kWh, as the total's
 
 Every message is retained: a subscriber gets the latest at once. Times are ms UTC. Pure
 functions of the daemon's values; docs/mqtt.md shows each payload.
@@ -39,6 +41,10 @@ class Topics:
 
     def total(self, what: str) -> str:
         return f"{self.prefix}/total/{what}"
+
+    def phase(self, phase: str, what: str) -> str:
+        """A phase's total (settings/phases.py): what: "state" or "energy"."""
+        return f"{self.prefix}/phase/{phase}/{what}"
 
     def under(self, *levels: str) -> str:
         """A topic of another part under the prefix, e.g. under("alert", "night-standby")."""

@@ -34,6 +34,7 @@ from corcypower.mqtt.config import MqttSettings
 from corcypower.mqtt.discovery import Entity
 from corcypower.mqtt.payloads import NO_ENERGY, OFFLINE, ONLINE, Topics
 from corcypower.settings import Config
+from corcypower.settings.phases import grid_by_phase
 from corcypower.store.totals import EnergyTotals
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class Publisher:
         self.rand = rand
         self.topics = Topics(settings.topic_prefix)
         self.grid = config.grid_channels
+        self.phases = grid_by_phase(config)  # phase → its grid channels
         self.currents = [c.name for c in config.channels if c.kind == "current"]
         self.device = discovery.device(config, settings)
         self._entities: dict[str, Entity] = {}  # by discovery topic
@@ -270,6 +272,8 @@ class Publisher:
             self._send(self.topics.channel(s.name, "state"), payloads.state(ts, s))
         if self.grid:
             self._send(self.topics.total("state"), payloads.total_state(ts, stats, self.grid))
+        for phase, names in self.phases.items():
+            self._send(self.topics.phase(phase, "state"), payloads.total_state(ts, stats, names))
         self._sent_ts = ts
 
     def _publish_energy(self) -> None:
@@ -283,6 +287,9 @@ class Publisher:
         if self.grid:
             total = payloads.total_energy(totals, self.grid)
             self._send(self.topics.total("energy"), payloads.energy(until, total))
+        for phase, names in self.phases.items():
+            total = payloads.total_energy(totals, names)
+            self._send(self.topics.phase(phase, "energy"), payloads.energy(until, total))
 
     def _drain(self) -> None:
         """Other parts' messages, oldest first, while the broker takes them."""

@@ -20,9 +20,11 @@ from typing import Any
 from corcypower.errors import ConfigError
 from corcypower.live import address as remote_address
 from corcypower.live.address import RemoteVoltage
+from corcypower.settings import sources as voltage_sources
 from corcypower.settings.alerting import ALERT_SETTING_BY_NAME, REQUIRED_ALERT_KEYS
 from corcypower.settings.checks import Invalid, show
 from corcypower.settings.setting import Setting
+from corcypower.settings.sources import VoltageSource
 from corcypower.settings.table import (
     CHANNEL_SETTING_BY_NAME,
     CHIP_CLOCK_HZ,
@@ -57,6 +59,28 @@ class Channel:
     noise_counts: float | None = None  # measured noise (counts RMS); None: estimated
     # another device's voltage (then `voltage` is the nominal one used while it is stale)
     remote_voltage: RemoteVoltage | None = None
+    voltage_shift_deg: float = 0.0  # the measured voltage delayed by this much of a cycle
+    phase: str | None = None  # "L1", "L2", "L3", "leg1", "leg2" (settings/phases.py)
+    # `voltage = "v@120"` or two voltages ["a", "b@180"] (then `voltage` is the first's name)
+    voltage_sources: tuple[VoltageSource, ...] = ()
+
+    @property
+    def sources(self) -> tuple[VoltageSource, ...]:
+        """The measured voltages whose signed sum this current is multiplied with, each with
+        its whole delay (voltage_shift_deg included); none for fixed or remote volts."""
+        if not isinstance(self.voltage, str):
+            return ()
+        given = self.voltage_sources or (VoltageSource(self.voltage),)
+        return voltage_sources.shifted(given, self.voltage_shift_deg)
+
+    @property
+    def voltage_text(self) -> str | None:
+        """The voltage as the config says it, for people: "leg1_v - leg1_v@180", "v@120", 230."""
+        if self.remote_voltage is not None:
+            return str(self.remote_voltage)
+        return voltage_sources.describe(self.sources) or (
+            None if self.voltage is None else str(self.voltage)
+        )
 
     @property
     def unit(self) -> str:
@@ -304,9 +328,19 @@ def _channels(raw: Any, values: dict[str, Any], where: str) -> list[Channel]:
     channels = []
     for entry in parsed:
         label = entry.pop("_label")
-        entry["voltage"] = _voltage(entry, voltage_channels, values, where, label)
+        entry["voltage_sources"] = voltage_sources.check(
+            entry,
+            lambda e, at=label: _voltage(e, voltage_channels, values, where, at),
+            where,
+            label,
+        )
+        if entry["voltage_sources"]:
+            entry["voltage"] = entry["voltage_sources"][0].channel
+        else:
+            entry["voltage"] = _voltage(entry, voltage_channels, values, where, label)
         if isinstance(entry["voltage"], RemoteVoltage):
             entry["remote_voltage"], entry["voltage"] = entry["voltage"], values["mains.voltage"]
+        voltage_sources.check_shift(entry, where, label)
         channels.append(Channel(**entry))
     return channels
 

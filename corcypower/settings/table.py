@@ -25,6 +25,7 @@ from corcypower.settings.checks import (
     volume_points,
 )
 from corcypower.settings.mqtt_table import MQTT_SETTINGS
+from corcypower.settings.phases import PHASES
 from corcypower.settings.setting import Setting
 
 # The SPI clock each chip is specified for at 3.3 V (datasheets, "fCLK" at VDD = 2.7 V).
@@ -394,7 +395,7 @@ CHANNEL_SETTINGS: list[Setting] = [
     Setting(
         "voltage",
         None,
-        "Current channels: the voltage to multiply with: a voltage channel's name, fixed volts (a number), or another device's state API and its voltage channel, \"http://HOST:8070/api/v1/state#CHANNEL\" (remote voltage; mains.voltage while it is stale). Default: the only voltage channel, else mains.voltage.",
+        'Current channels: the voltage to multiply with: a voltage channel\'s name, fixed volts (a number), or another device\'s state API and its voltage channel, "http://HOST:8070/api/v1/state#CHANNEL" (remote voltage; mains.voltage while it is stale). A name may end in @DEGREES, its waveform that much of a cycle later ("l1_v@120": L2 derived from L1); two names are a load between them, the first less the second (["leg1_v", "leg1_v@180"]: 240 V across split-phase legs). See docs/measurement.md. Default: the only voltage channel, else mains.voltage.',
         lambda value: value,
     ),  # checked with the other channels
     Setting(
@@ -402,6 +403,18 @@ CHANNEL_SETTINGS: list[Setting] = [
         0.0,
         "Current channels: degrees by which the CT's output leads the current it measures; removed before computing power.",
         number(-45.0, 45.0),
+    ),
+    Setting(
+        "voltage_shift_deg",
+        0.0,
+        "Current channels: delay the measured voltage by this many degrees of the mains cycle (at the frequency measured in each batch): one voltage channel serves every phase. Three-phase from L1's adapter: 120 for a CT on L2, 240 on L3; split-phase: 180 on leg 2.",
+        number(-360.0, 360.0),
+    ),
+    Setting(
+        "phase",
+        None,
+        'The supply phase the channel is on: "L1", "L2", "L3" (three-phase) or "leg1", "leg2" (split-phase). The grid channels on each phase add up to its total in the state API (`phases`), MQTT and the sqlite views. Default: none.',
+        choice(*PHASES),
     ),
     Setting("invert", False, "Flip the sign: a CT clamped on backwards.", boolean),
     Setting(

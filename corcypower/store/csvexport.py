@@ -2,12 +2,14 @@
 
 One format for every resolution, so a spreadsheet or pandas reads them alike:
 
-    ts,time,channel,level,unit,mean,min,max,rms,import_wh,export_wh,seconds
+    ts,time,channel,level,unit,mean,min,max,rms,import_wh,export_wh,seconds,phase
 
 `ts` is the start of the interval the row covers (ms UTC), `time` the same in local time
 (ISO 8601 with its UTC offset, unambiguous across daylight saving), `seconds` the time
 measured in it. mean/min/max are W for current channels and V for voltage channels (`unit`),
 rms is Irms (A) or Vrms (V); energies are empty for voltage channels. A raw row is one batch.
+`phase` is the channel's (L1, L2, L3, leg1, leg2), empty when not set: a pivot on it gives
+per-phase figures.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ HEADER = (
     "import_wh",
     "export_wh",
     "seconds",
+    "phase",
 )
 WINDOW_ROWS = 50_000  # rows per channel read at a time
 RAW_SQL = """SELECT ts - duration_ms, channel_id, coalesce(real_power_w, vrms),
@@ -67,10 +70,9 @@ def export_csv(
     """
     names = channels_of(db, channels)
     ids = list(names)
-    units = {
-        r["id"]: "W" if r["kind"] == "current" else "V"
-        for r in db.query("SELECT id, kind FROM channel")
-    }
+    described = db.query("SELECT id, kind, phase FROM channel")
+    units = {r["id"]: "W" if r["kind"] == "current" else "V" for r in described}
+    phases = {r["id"]: r["phase"] or "" for r in described}
     level = (
         choose_level(db, ids, start_ms, end_ms, max_points) if resolution == "auto" else resolution
     )
@@ -107,6 +109,7 @@ def export_csv(
                     units[cid],
                     *(_cell(v) for v in row[2:8]),
                     row[8] / 1000,
+                    phases[cid],
                 )
             )
             written += 1

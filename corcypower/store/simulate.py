@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from corcypower.adc.chips import circuit_of
+from corcypower.adc.chips import circuit_of, supply
 from corcypower.adc.household import circuit_apparent
 from corcypower.adc.mcp3xxx import MODELS
 from corcypower.analysis import FLAG_CLIPPED, FLAG_FLAT
@@ -95,6 +95,8 @@ class Simulator:
     def _current(self, ch: Channel, ends, local, vrms, rng) -> dict[str, np.ndarray]:
         measured = isinstance(ch.voltage, str) and ch.voltage in vrms
         volts = vrms[ch.voltage] if measured else float(ch.voltage or self.volts)
+        if measured:  # another phase's, or between two: the loads draw from that voltage
+            volts = volts * abs((supply(ch) or (1,))[0])
         real, apparent, irms = circuit_apparent(
             circuit_of(self.config, ch.name),
             local,
@@ -147,7 +149,7 @@ def simulate(
     """
     retention = retention or Retention.from_config(config)
     end_ms = round(time.time() * 1000) if end_ms is None else end_ms
-    ids = register_channels(db, config.channels, config["adc.chip"], end_ms)
+    ids = register_channels(db, config.channels, config["adc.chip"], end_ms, config.grid_channels)
     sim = Simulator(config, ids)
     total = round(days * DAY_MS) // sim.batch_ms
     per = max(1, CHUNK_MS // sim.batch_ms)

@@ -38,17 +38,21 @@ DEFAULT_BUFFER_ROWS = 100_000
 
 
 def register_channels(
-    db: Database, channels: Iterable[Channel], chip: str, now_ms: int
+    db: Database, channels: Iterable[Channel], chip: str, now_ms: int, grid: Iterable[str] = ()
 ) -> dict[str, int]:
-    """Make the channel table describe the configured channels; their ids by name."""
+    """Make the channel table describe the configured channels (`grid`: the names whose sum is
+    the whole house); their ids by name."""
+    grid = set(grid)
     with db.atomic() as conn:
         for ch in channels:
             conn.execute(
-                """INSERT INTO channel (name, kind, unit, scale, adc_channel, cs, voltage, chip, updated_ms)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """INSERT INTO channel (name, kind, unit, scale, adc_channel, cs, voltage, chip,
+                                       updated_ms, phase, grid)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, unit = excluded.unit,
                        scale = excluded.scale, adc_channel = excluded.adc_channel, cs = excluded.cs,
-                       voltage = excluded.voltage, chip = excluded.chip, updated_ms = excluded.updated_ms""",
+                       voltage = excluded.voltage, chip = excluded.chip, updated_ms = excluded.updated_ms,
+                       phase = excluded.phase, grid = excluded.grid""",
                 (
                     ch.name,
                     ch.kind,
@@ -56,9 +60,11 @@ def register_channels(
                     ch.scale,
                     ch.adc_channel,
                     ch.cs,
-                    None if ch.voltage is None else str(ch.remote_voltage or ch.voltage),
+                    ch.voltage_text,
                     chip,
                     now_ms,
+                    ch.phase,
+                    int(ch.name in grid),
                 ),
             )
     return {row["name"]: row["id"] for row in db.query("SELECT id, name FROM channel")}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from corcypower.adc.mcp3xxx import MODELS
 from corcypower.adc.replay import Replay
 from corcypower.adc.spi import SpiTransport, open_spidev
 from corcypower.errors import ConfigError, SPIError
+from corcypower.settings import sources
 
 
 def config(chip="emulated", emulator=None, channels=None, **sections):
@@ -72,6 +74,28 @@ def test_both_chips_watch_the_same_home(clock):
     v0 = homes[0](np.full(len(t), 1), t)
     v1 = homes[1](np.full(len(t), 7), t)
     assert np.max(np.abs(v0 - v1)) < 5 * lsb and not np.array_equal(v0, v1)
+
+
+def test_emulated_loads_sit_on_the_phase_their_voltage_names(clock):
+    # L2 derived from L1's input: its loads draw from L1 a third of a cycle later; a load
+    # across split-phase legs draws from twice the leg's voltage
+    cfg = config(
+        emulator={"chip": "mcp3208"},
+        channels=[
+            {"name": "v", "adc_channel": 0, "kind": "voltage", "scale": 0.25},
+            {"name": "l1", "adc_channel": 1, "kind": "current", "scale": 0.02},
+            {"name": "l2", "adc_channel": 2, "kind": "current", "scale": 0.02},
+            {"name": "legs", "adc_channel": 3, "kind": "current", "scale": 0.02},
+        ],
+    )
+    cfg.channels[2:] = [
+        replace(cfg.channels[2], voltage_shift_deg=120.0),
+        replace(cfg.channels[3], voltage_sources=sources.parse(["v", "v@180"])),
+    ]
+    wires = emulator_inputs(cfg, 0, clock).wires
+    assert len(wires[1]) == 4  # on the mains itself, as single-phase wiring always was
+    assert wires[2][4] == pytest.approx(np.exp(-2j * np.pi / 3))
+    assert wires[3][4] == pytest.approx(2.0)
 
 
 def test_emulated_chips_answer_through_the_transport(clock):

@@ -44,3 +44,16 @@ def mariadb(tmp_path_factory):
 def database(mariadb):
     """The name of a new, empty database on the session's server."""
     return mariadb.create_database(f"corcy_{next(_names)}")
+
+
+@pytest.fixture
+def central(mariadb, database):
+    """The exporter's connection to a new database that `corcypower mysql init` has set up."""
+    from corcypower.export.mysql import Central
+    from tests.export.test_mysql import settings_for
+
+    # generous timeouts: a test writing days of minutes on a busy machine must not flake
+    c = Central(settings_for(mariadb, database, read_timeout=120.0, write_timeout=120.0))
+    c.init()
+    yield c
+    c.close()

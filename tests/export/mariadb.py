@@ -1,6 +1,7 @@
 """A real, throwaway MariaDB server in a temporary directory, for the tests and the benchmark.
 
     server = MariaDB(tmp_dir).start()      # mariadb-install-db, then mariadbd on 127.0.0.1
+    MariaDB(tmp_dir, options=["--innodb-buffer-pool-size=1G"])   # more than a test needs
     server.create_database("t1")           # and a user with a password who may write to it
     server.stop(); server.start()          # the same data directory: rows survive
     server.remove()                        # stop and delete everything
@@ -16,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 USER = "corcy"
@@ -40,7 +42,7 @@ def free_port() -> int:
 class MariaDB:
     """mariadbd on its own data directory, socket and port; stopped and removed by remove()."""
 
-    def __init__(self, base: Path, port: int | None = None):
+    def __init__(self, base: Path, port: int | None = None, options: Sequence[str] = ()):
         self.base = Path(base)
         self.datadir = self.base / "data"
         self.socket = self.base / "mysqld.sock"
@@ -56,6 +58,7 @@ class MariaDB:
             f"--tmpdir={self.base / 'tmp'}",  # not /tmp: nobody else's files, or cleaning
             "--innodb-log-file-size=16M",
             "--innodb-buffer-pool-size=64M",
+            *options,  # the benchmarks' bigger buffers (the last of an option wins)
         ]
 
     def install(self) -> None:
@@ -116,6 +119,11 @@ class MariaDB:
                 self.process.kill()
                 self.process.wait()
             self.process = None
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) mariadbd has used so far: the benchmarks' server cost."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def remove(self) -> None:
         self.stop()

@@ -18,8 +18,8 @@ def device(tmp_path):
     return d
 
 
-def run(*args):
-    result = CliRunner().invoke(cli, ["mysql", *map(str, args)])
+def run(*args, input=None):
+    result = CliRunner().invoke(cli, ["mysql", *map(str, args)], input=input)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     return result
 
@@ -47,6 +47,56 @@ def test_init_export_now_and_status(device, mariadb, database):
     after = run("status", "--config", config, "--ping").output
     assert "40 rows in all" in after and "backlog: 0 closed minutes" in after
     assert "server:  answers (10." in after
+
+
+def test_init_as_an_administrator_when_the_device_may_only_write(device, mariadb, database):
+    mariadb.query(database, "CREATE USER IF NOT EXISTS 'dba'@'%%' IDENTIFIED BY 'dba-pw'")
+    mariadb.query(database, f"GRANT ALL ON `{database}`.* TO 'dba'@'%%'")
+    mariadb.query(database, "CREATE USER IF NOT EXISTS 'writer'@'%%' IDENTIFIED BY 'pw'")
+    mariadb.query(database, f"GRANT SELECT, INSERT, UPDATE ON `{database}`.* TO 'writer'@'%%'")
+    config = device.config_file(mariadb.host, mariadb.port, database, password="pw")
+    config.write_text(config.read_text().replace('user = "corcy"', 'user = "writer"'))
+    refused = run("init", "--config", config)
+    assert refused.exit_code == 1 and "CREATE command denied" in refused.output
+    assert "run them as an administrator (--user)" in refused.output
+    done = run("init", "--config", config, "--user", "dba", input="dba-pw\n")
+    assert done.exit_code == 0 and "MySQL password of dba" in done.output
+    assert (
+        "dba@127.0.0.1" in done.output
+        and "CREATE TRIGGER ChannelMinuteSummariesInsert" in done.output
+    )
+    assert "sent 40 rows" in run("export-now", "--config", config).output  # the triggers' rights
+    assert mariadb.query(database, "SELECT count(*), sum(ImportWh) FROM ChannelHour") == [
+        (2, pytest.approx(100.0))
+    ]
+
+
+def test_init_sets_the_time_zone_of_the_days(device, mariadb, database):
+    config = device.config_file(mariadb.host, mariadb.port, database)
+    config.write_text(config.read_text() + '\n[dashboard]\ntimezone = "America/New_York"\n')
+    first = run("init", "--config", config).output
+    assert "ChannelDay: days of America/New_York, counted from ChannelQuarter" in first
+    assert "ChannelDay" not in run("init", "--config", config).output.replace("`ChannelDay`", "")
+    moved = run("init", "--config", config, "--timezone", "Europe/Brussels").output
+    assert "ChannelDay: days of Europe/Brussels" in moved
+    bad = run("init", "--config", config, "--timezone", "Mars/Olympus")
+    assert bad.exit_code == 2
+    assert "'Mars/Olympus': expected a time zone name such as Europe/Brussels" in bad.output
+
+
+def test_partition_splits_the_minutes_by_month_once(device, mariadb, database):
+    config = device.config_file(mariadb.host, mariadb.port, database)
+    run("init", "--config", config)
+    run("export-now", "--config", config)
+    first = run("partition", "--config", config, "--keep-months", "13")
+    assert (
+        first.exit_code == 0 and "ChannelMinute partitioned by month: p202601 … p" in first.output
+    )
+    again = run("partition", "--config", config, "--keep-months", "13").output
+    assert again.endswith(":\n  nothing to do\n")
+    assert mariadb.query(database, "SELECT count(*) FROM ChannelMinute") == [(20,)]
+    bad = run("partition", "--config", config, "--keep-months", "0")
+    assert bad.exit_code == 2 and "0 is not in the range 1<=x<=1200" in bad.output
 
 
 def test_errors_are_messages_not_tracebacks(device, mariadb, database):

@@ -10,7 +10,7 @@ import pytest
 
 from corcypower.errors import ExportError
 from corcypower.export.config import ExportSettings
-from corcypower.export.mysql import Central, dialect, schema_statements, upsert_sql
+from corcypower.export.mysql import Central, dialect, upsert_sql
 from corcypower.export.tables import CHANNEL_MINUTE, MinuteRow, channel_records
 from tests.export.mariadb import PASSWORD, USER
 
@@ -39,14 +39,6 @@ def rows(n, import_wh=1.0, start=TS):
     )  # fmt: skip
 
 
-@pytest.fixture
-def central(mariadb, database):
-    c = Central(settings_for(mariadb, database))
-    c.init()
-    yield c
-    c.close()
-
-
 def test_the_dialect_follows_the_server_version():
     assert dialect("10.11.19-MariaDB-0+deb12u1") == "values"
     assert dialect("5.5.5-10.6.12-MariaDB") == "values"  # MariaDB behind a 5.5.5- prefix
@@ -67,45 +59,6 @@ def test_upserts_set_values_in_both_spellings():
     assert " AS new ON DUPLICATE KEY UPDATE `ImportWh` = new.`ImportWh`, " in mysql8
     for sql in (mariadb, mysql8):  # keys are never updated, and nothing is added to
         assert "`TimeStamp` =" not in sql and "`Point` =" not in sql and "+" not in sql
-
-
-def test_init_creates_the_tables_and_can_run_again(mariadb, database, central):
-    assert central.init() == [
-        "CREATE TABLE IF NOT EXISTS `VolumeData`",
-        "CREATE TABLE IF NOT EXISTS `ChannelMinute`",
-    ]
-    tables = mariadb.query(database, "SHOW TABLES")
-    assert sorted(t for (t,) in tables) == ["ChannelMinute", "VolumeData"]
-    assert len(schema_statements()) == 2
-
-
-def test_init_widens_energymonitors_own_table_and_keeps_its_rows(mariadb, database):
-    # EnergyMonitor's db.sql, as its users have it: Point varchar(10)
-    mariadb.query(database, """CREATE TABLE VolumeData (
-        TimeStamp datetime NOT NULL, Point varchar(10) NOT NULL, NumReads int(11) NOT NULL,
-        SupplyWh double NOT NULL, SupplyMaxW double NOT NULL, SupplyMinW double NOT NULL,
-        SupplyAvgW double NOT NULL, UsageWh double NOT NULL, UsageMaxW double NOT NULL,
-        UsageMinW double NOT NULL, UsageAvgW double NOT NULL,
-        TotalAvgW int(11) GENERATED ALWAYS AS (round(SupplyAvgW - UsageAvgW,0)) VIRTUAL,
-        PRIMARY KEY (TimeStamp, Point)) ENGINE=InnoDB DEFAULT CHARSET=utf8""")  # fmt: skip
-    mariadb.query(
-        database,
-        "INSERT INTO VolumeData (TimeStamp, Point, NumReads, SupplyWh, SupplyMaxW, SupplyMinW, "
-        "SupplyAvgW, UsageWh, UsageMaxW, UsageMinW, UsageAvgW) "
-        "VALUES ('2020-01-01 00:00:00', 'Mains', 60, 10, 700, 500, 600, 0, 0, 0, 0)",
-    )
-    central = Central(settings_for(mariadb, database))
-    done = central.init()
-    central.close()
-    assert "ALTER TABLE VolumeData: Point varchar(10) -> varchar(64)" in done
-    (length,) = mariadb.query(
-        database,
-        "SELECT CHARACTER_MAXIMUM_LENGTH FROM information_schema.COLUMNS WHERE "
-        "TABLE_SCHEMA = %s AND TABLE_NAME = 'VolumeData' AND COLUMN_NAME = 'Point'",
-        (database,),
-    )[0]
-    assert length == 64
-    assert mariadb.query(database, "SELECT Point, TotalAvgW FROM VolumeData") == [("Mains", 600)]
 
 
 def test_sending_twice_sets_the_same_values_never_adds(mariadb, database, central):

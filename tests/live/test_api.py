@@ -91,6 +91,32 @@ def test_channels_describes_the_configured_channels(api):
     assert doc["channels"][1]["voltage"] == "mains_v"
 
 
+def test_channels_show_a_derived_or_line_to_line_voltage_as_the_config_writes_it():
+    from corcypower import settings
+    from corcypower.live.api import channels_doc
+
+    volts = {"name": "v", "adc_channel": 0, "kind": "voltage", "scale": 0.25}
+    cts = [
+        {
+            "name": "l2",
+            "adc_channel": 1,
+            "kind": "current",
+            "scale": 0.02,
+            "voltage_shift_deg": 120,
+        },
+        {
+            "name": "pump",
+            "adc_channel": 2,
+            "kind": "current",
+            "scale": 0.02,
+            "voltage": ["v", "v@120"],
+        },
+        {"name": "fixed", "adc_channel": 3, "kind": "current", "scale": 0.02, "voltage": 230},
+    ]
+    doc = channels_doc(settings.from_dict({"channels": [volts, *cts]}))
+    assert [c.get("voltage") for c in doc["channels"]] == [None, "v@120", "v - v@120", 230.0]
+
+
 @pytest.mark.parametrize(
     "query, expected",
     [

@@ -175,3 +175,14 @@ def test_object_ids_stay_in_the_allowed_characters(channel):
     ch = {"name": channel, "adc_channel": 0, "kind": "current", "scale": 0.02}
     for topic in configs([ch]):
         assert all(ID.match(level) for level in topic.split("/"))
+
+
+def test_each_phase_with_grid_channels_has_its_total_sensors():
+    on_l1 = [CHANNELS[0], CHANNELS[1] | {"phase": "L1"}, FIXED_VOLTS | {"phase": "L2"}]
+    found = configs(channels=on_l1, dashboard={"grid_channels": ["main"]})
+    ids = {topic.split("/")[3] for topic in found}
+    assert {"phase_L1_power", "phase_L1_energy_imported", "phase_L1_energy_exported"} <= ids
+    assert not [i for i in ids if i.startswith("phase_L2")]  # plug is not a grid channel
+    power = found["homeassistant/sensor/corcypower_garage/phase_L1_power/config"]
+    assert power["state_topic"] == "corcypower/garage/phase/L1/state"
+    assert power["name"] == "phase L1 power" and ID.match("phase_L1_power")

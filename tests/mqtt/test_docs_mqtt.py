@@ -39,6 +39,8 @@ def test_every_topic_is_in_the_table():
         topics.channel("<name>", "energy"),
         topics.total("state"),
         topics.total("energy"),
+        topics.phase("<phase>", "state"),
+        topics.phase("<phase>", "energy"),
     ):
         assert f"| `{topic}` |" in DOC, topic
 

@@ -94,6 +94,27 @@ def test_batches_go_out_as_states_of_the_newest_batch(broker, publisher):
         assert not [m for m in sub.messages if m.topic.endswith("/energy")]
 
 
+def test_each_phase_goes_out_as_its_grid_channels_total(broker, tmp_path):
+    channels = [CHANNELS[0], CHANNELS[1] | {"phase": "L1"}]
+    cfg = settings.from_dict(
+        {
+            "mqtt": {"host": broker.host, "port": broker.port, "device": "garage"},
+            "channels": channels,
+        }
+    )
+    with Subscriber(broker, f"{PREFIX}/#") as sub:
+        pub = Publisher(
+            from_config(cfg), cfg, EnergyTotals(tmp_path / "power.db"), rand=lambda: 0.0
+        )
+        pub.start()
+        try:
+            pub.listener(1000, 500, stats(watts=321.0))
+            state = sub.on(f"{PREFIX}/phase/L1/state").json()
+        finally:
+            pub.close()
+    assert state == {"ts": 1000, "real_power_w": 321.0, "channels": ["main"]}
+
+
 def test_health_and_a_bounded_queue_while_the_broker_is_away(tmp_path, publisher):
     paho_and_mosquitto_or_skip()
     broker = Mosquitto(tmp_path / "later")  # not started yet

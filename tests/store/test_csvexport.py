@@ -78,3 +78,9 @@ def test_a_long_raw_range_streams_in_windows(two_hours, monkeypatch):
         two_hours, start_ms=T0, end_ms=T0 + 2 * HOUR, channels=["main"], resolution="raw"
     )
     assert len(rows) == 14_400 and len({r["ts"] for r in rows}) == 14_400
+
+
+def test_rows_carry_their_channels_phase(two_hours):
+    two_hours.conn.execute("UPDATE channel SET phase = 'L2' WHERE name = 'main'")
+    _, rows = export(two_hours, start_ms=T0, end_ms=T0 + 60_000, resolution="1m")
+    assert {(r["channel"], r["phase"]) for r in rows} == {("main", "L2"), ("mains_v", "")}

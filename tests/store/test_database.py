@@ -143,6 +143,11 @@ def test_upgrading_a_file_made_before_the_6_hour_level_fills_it_from_the_hours(d
         for view in ("alerts_active", "alerts"):  # and without what later versions added
             conn.execute(f"DROP VIEW {view}")
         conn.execute("DROP TABLE alert_event")
+        for view in ("readings", "power_minute", "energy_day", "power_minute_phase"):
+            conn.execute(f"DROP VIEW {view}")  # (0008 makes them again, with the phase)
+        conn.execute("DROP VIEW energy_day_phase")
+        conn.execute("ALTER TABLE channel DROP COLUMN phase")
+        conn.execute("ALTER TABLE channel DROP COLUMN grid")
         conn.execute("PRAGMA user_version = 3")
     db.close()
     with Database(db.path) as again:

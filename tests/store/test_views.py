@@ -50,6 +50,7 @@ def test_readings_has_the_columns_of_the_issue(filled):
         "real_power_w",
         "apparent_power_va",
         "power_factor",
+        "phase",  # (version 8)
     ]
     assert row.split("|")[:3] == [str(T0 + 500), "2026-01-01 00:00:00.500", "main"]
     assert row.split("|")[7:9] == ["", ""]  # no voltage on a current channel: NULL

@@ -1,0 +1,206 @@
+"""The house view's queries of the central database, against a real MariaDB, with exact answers."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from corcypower.errors import ExportError
+from corcypower.export.central import WIDTHS, Reader, bucket_width, label
+from corcypower.export.tables import MinuteRow, channel_records
+from corcypower.store.energy import local_midnight_ms
+from tests.export.test_mysql import settings_for
+
+MIN = 60_000
+HOUR = 3_600_000
+DAY = 86_400_000
+
+
+def ms(text: str) -> int:
+    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp() * 1000)
+
+
+def constant(point, channel, watts, start_ms, end_ms, seconds=60.0):
+    """The minutes of [start, end) of a channel drawing `watts` (< 0: sending), as exported."""
+    wh = abs(watts) * seconds / 3600
+    return channel_records(point, [
+        MinuteRow(ts, channel, wh if watts > 0 else 0.0, wh if watts < 0 else 0.0,
+                  watts - 5, watts + 5, watts, 120, int(seconds * 1000))
+        for ts in range(start_ms, end_ms, MIN)
+    ])  # fmt: skip
+
+
+@pytest.fixture
+def reader(mariadb, database, central):
+    with Reader(settings_for(mariadb, database)) as r:
+        yield r
+
+
+@given(
+    start=st.integers(0, 4_000_000_000_000),
+    length=st.integers(1, 3 * 365 * DAY),
+    points=st.integers(1, 5000),
+)
+def test_buckets_are_the_finest_that_stay_within_the_points_asked(start, length, points):
+    width = bucket_width(start, start + length, points)
+
+    def buckets(w):
+        return (start + length - 1) // (w * 1000) - start // (w * 1000) + 1
+
+    if width != WIDTHS[-1]:
+        assert buckets(width) <= points
+    finer = [w for w in WIDTHS if w < width]
+    assert all(buckets(w) > points for w in finer)
+
+
+def test_bucket_widths_are_named_as_the_store_names_levels():
+    assert [label(w) for w in (60, 900, 3600, 6 * 3600, 86_400, 7 * 86_400)] == [
+        "1m", "15m", "1h", "6h", "1d", "7d",
+    ]  # fmt: skip
+
+
+def test_channels_of_the_devices_exporting_here(central, reader):
+    t0 = ms("2026-01-01 00:00")
+    central.write(constant("garage", "main", 600, t0, t0 + 2 * HOUR))
+    central.write(constant("house", "l1", 100, t0 + HOUR, t0 + 3 * HOUR + 5 * MIN))
+    central.write(constant("house", "solar", -900, t0, t0 + 10 * MIN))
+    df = reader.channels()
+    assert df.to_dict("records") == [
+        {"point": "garage", "channel": "main", "first_ms": t0, "last_ms": t0 + 2 * HOUR},
+        {"point": "house", "channel": "l1", "first_ms": t0 + HOUR, "last_ms": t0 + 4 * HOUR},
+        {"point": "house", "channel": "solar", "first_ms": t0, "last_ms": t0 + HOUR},
+    ]
+    assert reader.keys(["house"]) == [("house", "l1"), ("house", "solar")]
+    assert reader.keys(["nowhere"]) == [] and reader.keys([]) == []
+
+
+def test_history_of_hours_by_the_minute(central, reader):
+    t0 = ms("2026-01-01 00:00")
+    central.write(constant("garage", "main", 600, t0, t0 + 3 * HOUR))
+    central.write(constant("house", "solar", -1200, t0 + HOUR, t0 + 2 * HOUR, seconds=30))
+    keys = [("garage", "main"), ("house", "solar")]
+    df = reader.history(keys, t0, t0 + 3 * HOUR, max_points=1000)
+    assert set(df["level"]) == {"1m"}
+    assert len(df) == 180 + 60 and df["ts"].is_monotonic_increasing
+    main = df[df["channel"] == "main"]
+    assert main["ts"].tolist() == list(range(t0, t0 + 3 * HOUR, MIN))
+    assert (main["mean"] == 600).all() and (main["min"] == 595).all() and (main["max"] == 605).all()
+    solar = df[df["channel"] == "solar"]
+    assert solar["mean"].round(9).eq(-1200).all()  # half of each minute measured: still -1200 W
+    assert str(df["time"].iloc[0]) == "2026-01-01 00:00:00+00:00"
+
+
+def test_history_of_weeks_reads_hours_and_keeps_gaps(central, reader):
+    t0 = ms("2026-01-05 00:00")
+    central.write(constant("garage", "main", 600, t0, t0 + 2 * DAY))
+    central.write(constant("garage", "main", 300, t0 + 4 * DAY, t0 + 7 * DAY))
+    df = reader.history([("garage", "main")], t0, t0 + 7 * DAY, max_points=100)
+    assert set(df["level"]) == {"2h"}  # 84 two-hour buckets <= 100
+    assert len(df) == 12 * 2 + 12 * 3  # the two days without data stay empty
+    assert df["mean"].tolist() == [600.0] * 24 + [300.0] * 36
+    some = reader.history([("garage", "main")], t0 + 30 * MIN, t0 + DAY + 30 * MIN, 20)
+    assert some["level"].iloc[0] == "2h" and some["ts"].iloc[0] == t0  # whole buckets
+    assert len(some) == 13
+
+
+def test_history_of_days_reads_quarter_hours(central, reader):
+    t0 = ms("2026-01-05 00:00")
+    central.write(constant("garage", "main", 600, t0, t0 + 3 * DAY))
+    df = reader.history([("garage", "main")], t0, t0 + 3 * DAY, max_points=200)
+    assert set(df["level"]) == {"30m"} and len(df) == 144  # 4320 minutes / 200: 21.6 -> 30
+    assert df["mean"].round(9).eq(600).all() and df["ts"].iloc[1] - df["ts"].iloc[0] == 30 * MIN
+
+
+def test_history_of_nothing(reader):
+    t0 = ms("2026-01-05 00:00")
+    assert reader.history([], t0, t0 + DAY).empty
+    assert reader.history([("garage", "main")], t0 + DAY, t0).empty
+    assert list(reader.history([("nowhere", "x")], t0, t0 + DAY).columns) == [
+        "ts", "time", "point", "channel", "level", "mean", "min", "max",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("tz", "day", "hours"),
+    [
+        ("Europe/Brussels", date(2026, 3, 29), 23),  # summer time starts: a 23-hour day
+        ("America/New_York", date(2026, 11, 1), 25),  # it ends: 25 hours
+        ("Asia/Kolkata", date(2026, 3, 29), 24),  # +5:30: midnight cuts an hour
+        ("Asia/Kathmandu", date(2026, 3, 29), 24),  # +5:45
+    ],
+)
+@pytest.mark.parametrize("own", [False, True], ids=["hours", "the database's days"])
+def test_daily_energy_counts_each_local_day_whole(mariadb, database, central, reader, tz, day, hours, own):  # fmt: skip
+    zone = ZoneInfo(tz)
+    if own:
+        central.init(zone)  # ChannelDay counts this zone's days
+    start = local_midnight_ms(date.fromordinal(day.toordinal() - 1), zone)
+    end = local_midnight_ms(date.fromordinal(day.toordinal() + 2), zone)
+    central.write(constant("garage", "main", 600, start, end))
+    central.write(constant("garage", "solar", -1200, start, end))
+    if own:  # read from ChannelDay alone
+        mariadb.query(database, "DELETE FROM ChannelHour")
+        mariadb.query(database, "DELETE FROM ChannelQuarter")
+    df = reader.daily_energy(None, days=3, end_ms=end - 1, tz=tz)
+    days = [date.fromordinal(day.toordinal() + k).isoformat() for k in (-1, 0, 1)]
+    assert df["day"].tolist() == [d for d in days for _ in range(2)]
+    main = df[df["channel"] == "main"]
+    assert main["import_wh"].round(6).tolist() == [14_400.0, 600.0 * hours, 14_400.0]
+    assert (main["export_wh"] == 0).all()
+    solar = df[df["channel"] == "solar"]
+    assert solar["export_wh"].round(6).tolist() == [28_800.0, 1200.0 * hours, 28_800.0]
+
+
+def test_daily_energy_of_some_channels_up_to_now(central, reader):
+    t0 = ms("2026-06-01 00:00")
+    central.write(constant("garage", "main", 600, t0, t0 + DAY + 6 * HOUR))
+    central.write(constant("house", "l1", 1000, t0, t0 + DAY))
+    now = t0 + DAY + 6 * HOUR
+    df = reader.daily_energy([("garage", "main")], days=2, end_ms=now, tz="UTC")
+    assert df.round(6).to_dict("records") == [
+        {
+            "day": "2026-06-01",
+            "point": "garage",
+            "channel": "main",
+            "import_wh": 14_400.0,
+            "export_wh": 0.0,
+        },
+        {
+            "day": "2026-06-02",
+            "point": "garage",
+            "channel": "main",
+            "import_wh": 3_600.0,
+            "export_wh": 0.0,
+        },
+    ]  # fmt: skip  (today: so far)
+    assert reader.daily_energy([], days=2, end_ms=t0, tz="UTC").empty
+
+
+def test_the_devices_that_drew_most_on_a_day(central, reader):
+    t0 = ms("2026-06-01 00:00")
+    for k, point in enumerate(["a", "b", "c", "d"]):
+        central.write(constant(point, "main", 100 * (k + 1), t0, t0 + DAY))
+        central.write(constant(point, "solar", -50, t0, t0 + DAY))
+    central.write(constant("e", "main", 10_000, t0 + DAY, t0 + 2 * DAY))  # the day after
+    top = reader.top_points(date(2026, 6, 1), tz="UTC", n=3)
+    assert top.round(6).to_dict("records") == [
+        {"point": "d", "import_wh": 9600.0, "export_wh": 1200.0},
+        {"point": "c", "import_wh": 7200.0, "export_wh": 1200.0},
+        {"point": "b", "import_wh": 4800.0, "export_wh": 1200.0},
+    ]
+
+
+def test_the_reader_cannot_write(reader):
+    with pytest.raises(ExportError, match="READ ONLY"):
+        reader.query("INSERT INTO CorcyPowerSchema VALUES ('x', NOW())")
+    assert reader.channels().empty  # and the next query opens a fresh connection
+
+
+def test_a_wrong_password_is_a_clear_error(mariadb, database):
+    with Reader(settings_for(mariadb, database, password="wrong")) as reader:
+        with pytest.raises(ExportError, match="access denied: check"):
+            reader.channels()
