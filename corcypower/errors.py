@@ -35,3 +35,7 @@ class ForeignDatabase(StoreError):
 
 class DeliveryError(CorcyPowerError, OSError):
     """A notification could not be delivered; the message says where and why."""
+
+
+class UnknownChannel(CorcyPowerError, LookupError):
+    """A query names a channel the database does not hold; the message lists those it does."""

@@ -152,7 +152,8 @@ def test_minute_summary_names_what_to_check(emulated_config):
 
 
 def test_the_daemon_imports_neither_pandas_nor_bokeh():
-    code = "import sys, corcypower.daemon, corcypower.cli; print(sorted(m for m in ('pandas', 'bokeh') if m in sys.modules))"
+    # services: the state API, its history endpoint (store/series.py) included
+    code = "import sys, corcypower.daemon, corcypower.cli, corcypower.services; print(sorted(m for m in ('pandas', 'bokeh') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

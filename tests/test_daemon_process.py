@@ -193,3 +193,21 @@ def test_deleting_the_database_under_a_running_daemon_loses_nothing_pending(emul
         stored >= 2 and written == stored + 2
     )  # the 2 rows of the first commit went with the file
     assert sqlite3_shell(db, "PRAGMA integrity_check") == [["ok"]]
+
+
+def test_the_daemons_api_serves_the_history_it_committed(emulated_config, spawn):
+    config = emulated_config(commit=0.5)
+    db = config.parent / "power.db"
+    proc = spawn(config)
+    wait_for_batches(db, 3)
+    stored = sqlite3_shell(
+        db,
+        "SELECT b.ts - b.duration_ms, b.real_power_w FROM batch AS b JOIN channel AS c "
+        "ON c.id = b.channel_id WHERE c.name = 'main' ORDER BY b.ts",
+    )
+    with urllib.request.urlopen(f"{proc.api}/api/v1/history?channel=main&start=-1h") as answer:
+        doc = json.load(answer)
+    [main] = doc["series"]
+    assert doc["level"] == "raw" and main["unit"] == "W"
+    assert main["ts"][: len(stored)] == [int(ts) for ts, _ in stored]  # and newer ones since
+    assert main["mean"][: len(stored)] == pytest.approx([float(w) for _, w in stored], abs=1e-3)

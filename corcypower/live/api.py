@@ -5,6 +5,9 @@
     GET /api/v1/live?since=MS[&wait=S] batches with ts > MS (ms UTC), oldest first; with wait,
                                        hold the answer up to S seconds until there is one
     GET /api/v1/channels               the configured channels
+    GET /api/v1/history?channel=&start=&end=&points=
+                                       stored history from power.db, at the dashboard's level
+                                       of detail (live/history.py, store/series.py)
 
 Errors are JSON too: {"error": "..."} with 400 (a bad query), 404 (no such endpoint),
 405 (anything but GET: nothing here changes data) or 503 (no batch analysed yet); the
@@ -27,6 +30,7 @@ from corcypower import __version__
 from corcypower.clock import Clock
 from corcypower.errors import CorcyPowerError
 from corcypower.live import query
+from corcypower.live.history import HistoryEndpoint, Reader
 from corcypower.live.phases import phase_totals
 from corcypower.live.ring import ADC_FIELDS, KIND_FIELDS, UNITS, Ring
 from corcypower.live.server import BadRequest, Handler, Request, Server
@@ -39,7 +43,12 @@ MAX_WAIT_S = 30.0
 MAX_MS = 2**53 - 1  # the largest whole number a JSON reader (JavaScript) holds exactly
 ENERGY_UNITS = {"energy_import_kwh": "kWh", "energy_export_kwh": "kWh"}
 # Each endpoint and the StateAPI method that answers it: adding one is a line here and a method
-ROUTES = {"/api/v1/state": "state", "/api/v1/live": "live", "/api/v1/channels": "channels"}
+ROUTES = {
+    "/api/v1/state": "state",
+    "/api/v1/live": "live",
+    "/api/v1/channels": "channels",
+    "/api/v1/history": "history",
+}
 ENDPOINTS = tuple(ROUTES)
 
 __all__ = ["BadRequest", "LiveError", "StateAPI", "channels_doc", "parse_live_query"]
@@ -96,11 +105,14 @@ class StateAPI:
         config: Config,
         clock: Clock | None = None,
         energy: Callable[[], dict | None] | None = None,
+        history: Reader | None = None,
     ):
         self.ring = ring
         self.clock = clock or Clock()
         # cumulative (import, export) kWh by current channel, as committed; None: unknown yet
         self.energy = energy or (lambda: None)
+        # history(channels, start ms, end ms, points) → JSON (store/series.py); None: no database
+        self.history_endpoint = HistoryEndpoint(history, self.clock)
         self.currents = {c.name for c in config.channels if c.kind == "current"}
         self.grid, self.phases = config.grid_channels, grid_by_phase(config)
         self.started_ms = self.clock.wall_ms()
@@ -142,6 +154,7 @@ class StateAPI:
 
     def close(self) -> None:
         self.server.close()
+        self.history_endpoint.close()
 
     # --- the answers: (status, JSON body) --------------------------------------------
 
@@ -188,3 +201,6 @@ class StateAPI:
         newest = self.ring.newest_ts()
         head = f'{{"newest":{json.dumps(newest)},"ring_seconds":{self.ring.seconds:g},"batches":['
         return HTTPStatus.OK, head.encode() + b",".join(batches) + b"]}"
+
+    async def history(self, request: Request) -> tuple[int, bytes]:
+        return await self.history_endpoint(request)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl
 
+from corcypower.errors import CorcyPowerError
 from corcypower.live.server import BadRequest
+from corcypower.times import LAST_MS, parse_time
 
 DECIMAL = re.compile(r"\d{1,15}(\.\d{0,15})?|\.\d{1,15}")  # plain decimals: no nan, inf, 1e9
 
@@ -57,6 +59,36 @@ def number(
     if not DECIMAL.fullmatch(text) or not low <= float(text) <= high:
         raise _out_of_bounds(name, text, low, high, meaning)
     return float(text)
+
+
+def moment(params: dict[str, str], name: str, now_ms: int) -> int | None:
+    """A time, or None if absent: whole ms UTC, or what the CLI's --start takes ('now', '-2h',
+    ISO 8601, local time without an offset)."""
+    text = params.get(name)
+    if text is None:
+        return None
+    if text.isascii() and text.isdigit():
+        return whole(params, name, 0, LAST_MS, "whole milliseconds since the epoch (UTC)")
+    try:
+        return parse_time(text, name, now_ms)
+    except CorcyPowerError:
+        raise BadRequest(
+            f"{name}={_shown(text)}: expected milliseconds since the epoch (UTC), 'now', a time "
+            "ago like -2h or -30d, or ISO 8601 like 2026-03-01T18:30Z, from 1970 to 2100"
+        ) from None
+
+
+def names(params: dict[str, str], name: str, most: int) -> list[str] | None:
+    """A comma-separated list of distinct names (at most `most`), or None if absent."""
+    text = params.get(name)
+    if text is None:
+        return None
+    found = [n.strip() for n in text.split(",")]
+    if not all(found) or len(found) > most or len(set(found)) < len(found):
+        raise BadRequest(
+            f"{name}={_shown(text)}: expected 1 to {most} distinct names separated by commas"
+        )
+    return found
 
 
 def _out_of_bounds(name: str, text: str, low: float, high: float, meaning: str) -> BadRequest:

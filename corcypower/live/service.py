@@ -41,12 +41,15 @@ class LiveServices:
             self._thread.join(timeout=3)
 
 
-def attach(daemon, api: bool = True, required: bool = False, energy=None) -> LiveServices:
+def attach(
+    daemon, api: bool = True, required: bool = False, energy=None, history=None
+) -> LiveServices:
     """Give `daemon` a live ring, a state API (unless api=False) and its remote voltages.
 
     The API failing to start (its port taken) is logged and sampling goes on, unless
     `required`: then the LiveError is raised for the caller to report. `energy()` gives the
-    cumulative kWh by channel the state API shows (corcypower/store/totals.py).
+    cumulative kWh by channel the state API shows (corcypower/store/totals.py); `history`
+    answers /api/v1/history (corcypower/store/series.py).
     """
     config = daemon.config
     ring = Ring(config["api.ring_seconds"], config["adc.batch_seconds"])
@@ -64,7 +67,7 @@ def attach(daemon, api: bool = True, required: bool = False, energy=None) -> Liv
     server = None
     if api:
         try:
-            server = StateAPI(ring, config, daemon.clock, energy).start()
+            server = StateAPI(ring, config, daemon.clock, energy, history).start()
         except LiveError as exc:
             if required:
                 raise

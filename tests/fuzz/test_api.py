@@ -1,6 +1,7 @@
 """Fuzz: the state API's query strings and raw HTTP requests get a correct answer or a clean
 JSON error, never a traceback, a dropped request, or a server that stops answering.
 
+History queries go to a real StateAPI reading a real power.db (an hour of two channels).
 Raw requests go over real sockets to a real StateAPI (with batches in its ring): generated
 request lines, methods, targets, versions, headers (Host, Content-Length, Transfer-Encoding
 among them), bodies, line endings, requests cut short, and plain bytes.
@@ -20,10 +21,17 @@ from hypothesis import strategies as st
 
 from corcypower.clock import FakeClock
 from corcypower.live.api import MAX_MS, MAX_WAIT_S, BadRequest, StateAPI, parse_live_query
+from corcypower.live.history import MAX_CHANNELS, MAX_POINTS, MAX_RANGE_MS, parse_history_query
 from corcypower.live.messages import MAX_LINE
 from corcypower.live.ring import Ring
+from corcypower.store.database import Database
+from corcypower.store.retention import Retention
+from corcypower.store.series import HistoryReader
+from corcypower.store.writer import register_channels, write_rows
+from corcypower.times import LAST_MS
 from tests.live.helpers import config, stats
 from tests.live.helpers import raw as send
+from tests.store.conftest import current_rows, tiled, voltage_rows
 
 NEWEST = 1_800_000_000_000
 PRINTABLE = "".join(c for c in string.printable if c not in " #\t\n\r\x0b\x0c")
@@ -67,6 +75,20 @@ QUERIES = st.one_of(
 )
 
 
+def ask(server: StateAPI, path: str, query: str, expected: int) -> tuple[int, dict]:
+    """GET path?query over a raw socket: (status, JSON), the status the one `expected`
+    (or 414 when the request line is over the limit)."""
+    target = f"{path}?" + quote(query, safe=PRINTABLE)  # what cannot go raw, encoded
+    if len(f"GET {target} HTTP/1.1\r\n") > MAX_LINE:
+        expected = 414
+    [(status, _, body)] = send(
+        server.server.address, f"GET {target} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode()
+    )
+    doc = json.loads(body)
+    assert status == expected, doc
+    return status, doc
+
+
 @fuzz
 @given(query=QUERIES)
 @example(query="since=" + "9" * 5000)
@@ -90,18 +112,87 @@ def test_a_live_query_over_http_is_the_parsers_answer(api, quiet, query):
     except BadRequest:
         since, wait, expected = 0, 0.0, 400
     assume(wait == 0 or since < NEWEST)  # a poll for news that never come: tests/live has it
-    target = "/api/v1/live?" + quote(query, safe=PRINTABLE)  # what cannot go raw, encoded
-    if len(f"GET {target} HTTP/1.1\r\n") > MAX_LINE:
-        expected = 414
-    [(status, _, body)] = send(
-        api.server.address, f"GET {target} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode()
-    )
-    doc = json.loads(body)
-    assert status == expected, doc
+    status, doc = ask(api, "/api/v1/live", query, expected)
     if status == 200:
         assert all(b["ts"] > since for b in doc["batches"]) and doc["newest"] == NEWEST
     else:
         assert isinstance(doc["error"], str)
+
+
+# --- history queries ------------------------------------------------------------------------
+
+HISTORY_END = 1_767_225_600_000  # the history's last batch, 2026-01-01 00:00 UTC
+TIMES = st.one_of(
+    VALUE,
+    st.integers(HISTORY_END - 10**8, HISTORY_END + 10**8).map(str),
+    st.sampled_from(["now", "-2h", "-1.5d", "-0s", "2026-01-01", "2025-12-31T23:30Z", "1969"]),
+    st.from_regex(r"-\d{1,6}(\.\d{1,3})?[smhdwx ]", fullmatch=True),
+    st.datetimes().map(lambda d: d.isoformat()),
+)
+CHANNEL_NAMES = st.lists(
+    st.sampled_from(["main", "mains_v", "kitchen", "", " main", "main,main"]), max_size=4
+).map(",".join)
+HISTORY_QUERIES = st.one_of(
+    st.text(QUERY_CHARS, max_size=40),
+    st.lists(
+        st.one_of(
+            st.tuples(st.sampled_from(["start", "end"]), TIMES),
+            st.tuples(st.just("points"), VALUE),
+            st.tuples(st.just("channel"), CHANNEL_NAMES),
+            st.tuples(st.sampled_from(["since", "", "start "]), VALUE),
+        ),
+        max_size=4,
+    ).map(lambda pairs: "&".join(f"{k}={v}" for k, v in pairs)),
+)
+
+
+@pytest.fixture(scope="module")
+def history_api(tmp_path_factory):
+    path = tmp_path_factory.mktemp("fuzz-history") / "power.db"
+    ends = tiled(HISTORY_END - 3_600_000, 3600)
+    with Database(path) as db:
+        register_channels(db, config().channels, "mcp3208", 0)  # mains_v 1, main 2
+        with db.atomic() as conn:
+            for rows in (voltage_rows(ends, 230.0), current_rows(ends, 300.0)):
+                write_rows(conn, rows, 0, Retention(None))
+    clock = FakeClock(wall_ms=HISTORY_END)
+    server = StateAPI(Ring(600, 0.5), config(), clock, history=HistoryReader(path)).start()
+    yield server
+    server.close()
+
+
+@fuzz
+@given(query=HISTORY_QUERIES)
+@example(query="start=" + "9" * 5000)
+@example(query="start=-" + "9" * 400 + "d")
+@example(query="end=9999-12-31T23:59:59")
+def test_a_history_query_parses_within_bounds_or_is_a_one_line_400(query):
+    try:
+        asked = parse_history_query(query, HISTORY_END)
+    except BadRequest as exc:
+        assert exc.status == 400 and "\n" not in str(exc) and len(str(exc)) < 300, str(exc)
+        return
+    assert 0 <= asked.start_ms < asked.end_ms <= LAST_MS
+    assert asked.end_ms - asked.start_ms <= MAX_RANGE_MS and 1 <= asked.points <= MAX_POINTS
+    assert asked.channels is None or 1 <= len(asked.channels) <= MAX_CHANNELS
+
+
+@fuzz
+@given(query=HISTORY_QUERIES)
+def test_a_history_query_over_http_is_json_or_a_one_line_400(history_api, quiet, query):
+    try:
+        asked = parse_history_query(query, HISTORY_END)
+        known = asked.channels is None or set(asked.channels) <= {"main", "mains_v"}
+        expected = 200 if known else 400
+    except BadRequest:
+        expected = 400
+    status, doc = ask(history_api, "/api/v1/history", query, expected)
+    if status == 200:
+        for s in doc["series"]:
+            assert len(s["ts"]) == len(s["mean"]) == len(s["measured_ms"])
+            assert all(math.isfinite(v) for v in s["mean"])
+    else:
+        assert list(doc) == ["error"] and "\n" not in doc["error"]
 
 
 # --- raw requests ---------------------------------------------------------------------------

@@ -149,7 +149,8 @@ def test_an_unknown_endpoint_is_404_naming_the_real_ones(api):
     status, doc = get(api.url + "/api/v2/state")
     assert status == 404
     assert doc["error"] == (
-        "no such endpoint /api/v2/state; expected one of /api/v1/state, /api/v1/live, /api/v1/channels"
+        "no such endpoint /api/v2/state; expected one of /api/v1/state, /api/v1/live, "
+        "/api/v1/channels, /api/v1/history"
     )
 
 

@@ -36,3 +36,17 @@ def test_every_api_setting_is_in_the_readme_with_its_default():
         if section == "api" and key in ("allowed_hosts", "max_connections", "timeout_seconds"):
             shown = "`[]`" if s.default == [] else f"{s.default:g}"
             assert f"`[api] {key}` ({shown}" in README, s.name
+
+
+def test_the_history_endpoint_is_documented_with_its_bounds():
+    from corcypower.live import history
+    from corcypower.store import series
+
+    section = " ".join(DOC[DOC.index("### `GET /api/v1/history") : DOC.index("### Errors")].split())
+    assert "/api/v1/history?channel=NAME[,NAME...]&start=T&end=T&points=N" in README
+    assert f"1 to {history.MAX_CHANNELS}" in section and "ten years (3660 days)" in section
+    assert history.MAX_RANGE_MS == 3660 * history.DAY_MS
+    assert f"1 to {history.MAX_POINTS}" in section and f"| {history.DEFAULT_POINTS} |" in section
+    assert f"at most {series.MAX_BUCKETS} buckets" in section
+    assert f"at most {history.QUEUE} queries wait" in section
+    assert f"over {series.QUERY_SECONDS:g} s" in section and f"at most {series.MAX_GAPS}" in section
