@@ -77,7 +77,7 @@ def mysql():
 )
 def init(config_path, admin, zone_name):
     """Create the tables and triggers, or bring older ones up to date (safe to run again)."""
-    from corcypower.dashboard.data import local_zone
+    from corcypower.energy.zone import local_zone
 
     config, s = _settings(config_path)
     zone = None
