@@ -43,6 +43,7 @@ from tests.dashboard.processes import corcypower, write_config  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 WAIT_MS = 300_000  # a throttled phone on a loaded machine is slow: bounded, but generous
+REST_S = 8.0  # past the page's REST_AFTER_MS: a session without DocumentReady is whole by then
 TIMER = """() => { window.latencies = []; const s = Bokeh.documents[0].get_model_by_name('live');
   s.streaming.connect(() => { const ts = s.data.ts; window.latencies.push(Date.now() - ts[ts.length - 1]) }) }"""
 # when the total's card drawn by BokehJS first shows a number, in ms since the navigation
@@ -247,32 +248,106 @@ def latency(args) -> None:
     )
 
 
+class BokehClients:
+    """Sessions opened by bokeh.client, each a websocket like a tab's, in this process.
+
+    pull_session() asks the server for a new session, as a tab does: the server builds the
+    page (make_document), subscribes it to the poller and streams every batch into it as
+    PATCH-DOC messages, which each client receives and applies to its own copy of the
+    document (counted in `patches`). Unlike a tab, a client sends no DocumentReady (the page
+    adds its other sections after REST_AFTER_MS instead), runs no JS callbacks and sends
+    nothing back (a tab sends little: ranges and sizes it computes, on changes)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.sessions: list = []
+        self.patches = 0
+
+    def open(self) -> None:
+        from bokeh.client import pull_session
+
+        opened = threading.Event()
+
+        def run() -> None:
+            session = pull_session(url=self.url)
+            handle = session._handle_patch
+
+            def counted(message) -> None:
+                self.patches += 1
+                handle(message)
+
+            session._handle_patch = counted
+            self.sessions.append(session)
+            opened.set()
+            session._connection.loop_until_closed()  # receives every patch until closed
+
+        threading.Thread(target=run, daemon=True).start()
+        if not opened.wait(WAIT_MS / 1000):
+            raise TimeoutError(f"a bokeh.client session to {self.url} did not open")
+
+    def close(self) -> None:
+        for session in self.sessions:
+            loop = session._connection.io_loop
+            loop.add_callback(session.close)
+        self.sessions.clear()
+
+
 def cpu(args) -> None:
     from playwright.sync_api import sync_playwright
 
     stack = Stack()
+    pids = (stack.dashboard.proc.pid, stack.daemon.proc.pid)
+
+    def measure() -> list[float]:
+        """The dashboard's and the daemon's CPU over --seconds, % of one core."""
+        before = [cpu_seconds(pid) for pid in pids]
+        t0 = time.monotonic()
+        time.sleep(args.seconds)
+        wall = time.monotonic() - t0
+        return [(cpu_seconds(pid) - b) / wall * 100 for pid, b in zip(pids, before, strict=True)]
+
     try:
         with sync_playwright() as p:
-            browser = launch(p)
-            tabs = []
-            print(f"CPU over {args.seconds:g} s, as % of one core:")
-            for n in [int(x) for x in args.sessions.split(",")]:
-                while len(tabs) < n:
-                    tabs.append(open_tab(browser, stack.url)[0])
-                time.sleep(3)  # let the new sessions settle
-                pids = (stack.dashboard.proc.pid, stack.daemon.proc.pid)
-                before = [cpu_seconds(pid) for pid in pids]
-                t0 = time.monotonic()
-                time.sleep(args.seconds)
-                wall = time.monotonic() - t0
-                used = [
-                    (cpu_seconds(pid) - b) / wall * 100 for pid, b in zip(pids, before, strict=True)
-                ]
-                print(f"  {n:>3} sessions: dashboard {used[0]:5.1f} %   daemon {used[1]:5.1f} %")
-            browser.close()
+            browser = launch(p) if "chromium" in args.clients else None
+            print(f"CPU over {args.seconds:g} s, as % of one core (load {load()}):")
+            time.sleep(REST_S)
+            idle = measure()
+            print(f"    0 sessions: dashboard {idle[0]:5.1f} %   daemon {idle[1]:5.1f} %")
+            for kind in args.clients.split(","):
+                tabs, clients = [], BokehClients(stack.url)
+                for n in [int(x) for x in args.sessions.split(",")]:
+                    while len(tabs) + len(clients.sessions) < n:
+                        if kind == "chromium":
+                            tabs.append(open_tab(browser, stack.url)[0])
+                        else:
+                            clients.open()
+                    time.sleep(REST_S)  # every session's page whole (REST_AFTER_MS), settled
+                    patches = clients.patches
+                    used = measure()
+                    each = (used[0] - idle[0]) / n
+                    got = (
+                        f"   {(clients.patches - patches) / n / args.seconds:.1f} patches/s each"
+                        if kind == "bokeh"
+                        else ""
+                    )
+                    print(
+                        f"  {n:>3} {kind} sessions: dashboard {used[0]:5.1f} % "
+                        f"({each:4.2f} % each over idle)   daemon {used[1]:5.1f} %{got}"
+                        f"   (load {load()})"
+                    )
+                for tab in tabs:
+                    tab.context.close()
+                clients.close()
+                time.sleep(REST_S)
+            if browser is not None:
+                browser.close()
     finally:
         stack.stop()
     print("  (target: dashboard <= 30 % of one core at 20 sessions)")
+
+
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def history(args) -> Path:
@@ -310,12 +385,17 @@ def main() -> None:
     p = sub.add_parser("cpu")
     p.add_argument("--sessions", default="1,5,20")
     p.add_argument("--seconds", type=float, default=30.0)
+    p.add_argument(
+        "--clients",
+        default="bokeh",
+        help="bokeh (bokeh.client websockets), chromium (tabs), or both: bokeh,chromium",
+    )
     p = sub.add_parser("all", parents=[history_options])
     p.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     require_browser_or_exit()
     if args.what == "all":
-        args.updates, args.sessions, args.seconds = 80, "1,5,20", 30.0
+        args.updates, args.sessions, args.seconds, args.clients = 80, "1,5,20", 30.0, "bokeh"
         for bench in (wire, render, latency, cpu):
             bench(args)
         return

@@ -46,6 +46,7 @@ class LiveUpdate:
     columns: dict[str, list]
     readings: list[Reading]
     status: str
+    parts: dict[str, list]  # the cards' HTML (cards.numbers_parts)
     gauge: dict[str, list]
 
 
@@ -94,23 +95,28 @@ class LiveSection(Section):
         readings = data.readings(page.view, latest)
         total = readings[0].watts
         label = f"{cards.watts_text(total)} {cards.direction(total)}".strip()
+        status = f"last batch {data.clock_text(latest['ts'], page.tz)}"
         return LiveUpdate(
             data.live_columns(page.view, batches, page.tz),
             readings,
-            f"last batch {data.clock_text(latest['ts'], page.tz)}",
+            status,
+            cards.numbers_parts(readings, status),
             figures.needle(total, page.view.gauge_max_w) | {"label": [label]},
         )
 
     def show(self, update: LiveUpdate) -> None:
         self.live.stream(update.columns, rollover=self.rollover)
         self.when = update.status
-        self.draw_numbers(update.readings, update.status)
+        self.draw_numbers(update.readings, update.status, parts=update.parts)
         self.gauge.data = update.gauge
 
-    def draw_numbers(self, readings: list[Reading], status: str, stale: bool = False) -> None:
+    def draw_numbers(
+        self, readings: list[Reading], status: str, stale: bool = False, parts: dict | None = None
+    ) -> None:
+        """The cards; `parts`: numbers_parts() of the same, made once for every tab."""
         if len(readings) != len(self.readings):  # other cards: the Div's text, drawn anew
             self.numbers.text = cards.numbers_html(readings, status, stale)
-        self.parts.data = cards.numbers_parts(readings, status, stale)
+        self.parts.data = dict(parts or cards.numbers_parts(readings, status, stale))
         self.readings = readings
         self.shown = (status, stale)
 
