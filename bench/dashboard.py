@@ -3,22 +3,41 @@
     python bench/dashboard.py wire [--days 2 | --db F]   # bytes of a first load and a reload
     python bench/dashboard.py render [--days 2 | --db F] # first live number, whole page drawn
     python bench/dashboard.py latency [--updates 80]     # batch end -> value in the browser
-    python bench/dashboard.py cpu [--sessions 1,5,20] [--seconds 30]
+    python bench/dashboard.py cpu [--sessions 1,5,20] [--seconds 30] [--clients bokeh,chromium]
     python bench/dashboard.py all                        # the four, for docs/dashboard.md
 
 Everything runs as users run it: `corcypower run` on the emulated chip and `corcypower
-dashboard` as two processes, pages in Debian's headless Chromium (Playwright).
+dashboard` as two processes, pages in Debian's headless Chromium (Playwright). Run it with a
+checkout's own venv: the processes are `sys.executable -m corcypower`, so
+`/work/main/.venv/bin/python bench/dashboard.py ...` measures main's code with this bench.
 
 wire: a first load of the page on a phone (390 px) and a reload, counted at the TCP level by
     a proxy between the browser and the dashboard: HTTP (gzip) and the websocket, both ways.
-render: from the start of navigation to the first live number on the page (the total's card
-    showing watts), and to the whole page drawn (live, history, energy; Bokeh idle): on the
-    desktop (1366 px), and on a phone (390 px, touch, device scale 3) with the CPU slowed 4x
-    (CDP Emulation.setCPUThrottlingRate). Median of --runs fresh tabs each.
+render: from the start of navigation to
+    - the first live number (server HTML): the total's number in the page's HTML, the
+      latest batch the server had when the page was asked for, painted (Element Timing,
+      `elementtiming="first-number"`); "not in every page's HTML" if a page came without
+      (the server had no batch yet, or a page from before this existed);
+    - the first number drawn by BokehJS: the total's card in the `numbers` Div showing watts;
+    - the whole page drawn (live, history, energy, alerts; Bokeh idle),
+    on the desktop (1366 px), and on a phone (390 px, touch, device scale 3) with the CPU
+    slowed 4x (CDP Emulation.setCPUThrottlingRate). Median of --runs fresh tabs each (the
+    server's first page is built whole, to learn the bundles: the first run is slower).
 latency: in the page, every stream into the `live` source is timed against its `ts` (the
     batch's end, ms UTC, by the same machine's clock): p50, p95, max over the updates.
-cpu: the dashboard process's CPU time (utime + stime from /proc) over --seconds while N tabs
-    are open, as a share of one core; the daemon's too, for scale, in the same run.
+cpu: the dashboard process's CPU time (utime + stime from /proc) over --seconds with no
+    session, then with N sessions open, as a share of one core, and per session over the
+    idle figure; the daemon's too, for scale, in the same run. Sessions are
+    - bokeh (default): bokeh.client websockets in this process (BokehClients). The server
+      does for one what it does for a tab: builds the page, subscribes it to the poller,
+      and sends it every batch as PATCH-DOC messages, which the client receives and applies
+      (the patches/s each are printed: about 3 per batch). Not measured: what a tab alone
+      makes the server do: the DocumentReady a browser sends (a client gets the rest of the
+      page after REST_AFTER_MS instead) and the few changes a tab sends back (ranges, sizes).
+      20 of them cost the client machine little, where 20 Chromium tabs do not finish
+      opening on 2 cores;
+    - chromium: tabs, as before; `--clients bokeh,chromium --sessions 1,5` runs both in one
+      run, to check that the server's CPU per session agrees.
 """
 
 from __future__ import annotations
@@ -79,12 +98,19 @@ class Stack:
         config.write_text(text)
         self.port = port
         self.daemon = corcypower("run", "--config", str(config), cwd=self.tmp)
-        self.daemon.wait_for("sampling 3 channels")
-        self.dashboard = corcypower("dashboard", "--config", str(config), cwd=self.tmp)
-        self.url = self.dashboard.wait_for(r"CorcyPower dashboard: (http://\S+)").group(1)
+        self.dashboard = None
+        try:  # a loaded machine starts slowly: wait as long as for a page
+            self.daemon.wait_for("sampling 3 channels", WAIT_MS / 1000)
+            self.dashboard = corcypower("dashboard", "--config", str(config), cwd=self.tmp)
+            pattern = r"CorcyPower dashboard: (http://\S+)"
+            self.url = self.dashboard.wait_for(pattern, WAIT_MS / 1000).group(1)
+        except BaseException:
+            self.stop()  # nothing left running, holding power.db
+            raise
 
     def stop(self) -> None:
-        self.dashboard.stop()
+        if self.dashboard is not None:
+            self.dashboard.stop()
         self.daemon.stop()
 
 

@@ -46,8 +46,15 @@ class LiveUpdate:
     columns: dict[str, list]
     readings: list[Reading]
     status: str
-    parts: dict[str, list]  # the cards' HTML (cards.numbers_parts)
-    gauge: dict[str, list]
+    needle: dict[str, list]  # the gauge's needle and label (one row)
+    parts: dict[str, list]  # the cards' HTML and the needle (with_needle)
+
+
+def with_needle(parts: dict[str, list], needle: dict[str, list]) -> dict[str, list]:
+    """The cards' parts and the gauge's needle as one source's columns: the needle in the first
+    row (the gauge draws that row alone), the other rows empty."""
+    rows = len(parts["part"])
+    return parts | {key: value + [None] * (rows - 1) for key, value in needle.items()}
 
 
 class LiveSection(Section):
@@ -57,20 +64,21 @@ class LiveSection(Section):
         page, view = self.page, self.page.view
         self.rollover = math.ceil(view.live_ms / page.app.batch_ms) + 4
         self.live = ColumnDataSource(data.live_columns(view, [], page.tz), name="live")
-        self.gauge = ColumnDataSource(
-            figures.needle(0.0, view.gauge_max_w) | {"label": ["–"]}, name="gauge_needle"
-        )
+        self.needle = figures.needle(0.0, view.gauge_max_w) | {"label": ["–"]}
         self.readings: list[Reading] = []
         self.when = ""  # when the last batch was, as the status line says it
         self.shown = ("", False)  # the status line and staleness the cards show
         # at least 300 px: on a phone the gauge wraps below the numbers instead of squeezing them
         self.numbers = page.div("numbers", cards.numbers_html([]), styles={"flex": "1 1 300px"})
-        self.parts = ColumnDataSource(cards.numbers_parts([]), name="numbers_parts")
+        # the cards' parts and the gauge's needle in one source: one message per batch and tab
+        self.parts = ColumnDataSource(
+            with_needle(cards.numbers_parts([]), self.needle), name="numbers_parts"
+        )
         code = CustomJS(args={"div": self.numbers, "source": self.parts}, code=NUMBERS_JS)
         self.parts.js_on_change("data", code)
         page.doc.add_root(self.parts)  # drawn by no glyph: a root, so the browser has it
         self.plot = figures.live_figure(view, self.live)
-        self.gauge_plot = figures.gauge_figure(view, self.gauge)
+        self.gauge_plot = figures.gauge_figure(view, self.parts)
         # the numbers alone at first (complete() adds the gauge beside them, the plot below)
         self.top = row(self.numbers, sizing_mode="stretch_width", styles={"flex-wrap": "wrap"})
         self.box = column(self.top, sizing_mode="stretch_width")
@@ -96,27 +104,30 @@ class LiveSection(Section):
         total = readings[0].watts
         label = f"{cards.watts_text(total)} {cards.direction(total)}".strip()
         status = f"last batch {data.clock_text(latest['ts'], page.tz)}"
+        needle = figures.needle(total, page.view.gauge_max_w) | {"label": [label]}
         return LiveUpdate(
             data.live_columns(page.view, batches, page.tz),
             readings,
             status,
-            cards.numbers_parts(readings, status),
-            figures.needle(total, page.view.gauge_max_w) | {"label": [label]},
+            needle,
+            with_needle(cards.numbers_parts(readings, status), needle),
         )
 
     def show(self, update: LiveUpdate) -> None:
         self.live.stream(update.columns, rollover=self.rollover)
         self.when = update.status
+        self.needle = update.needle
         self.draw_numbers(update.readings, update.status, parts=update.parts)
-        self.gauge.data = update.gauge
 
     def draw_numbers(
         self, readings: list[Reading], status: str, stale: bool = False, parts: dict | None = None
     ) -> None:
-        """The cards; `parts`: numbers_parts() of the same, made once for every tab."""
+        """The cards and the needle; `parts`: the same made once for every tab (prepare)."""
         if len(readings) != len(self.readings):  # other cards: the Div's text, drawn anew
             self.numbers.text = cards.numbers_html(readings, status, stale)
-        self.parts.data = dict(parts or cards.numbers_parts(readings, status, stale))
+        if parts is None:
+            parts = with_needle(cards.numbers_parts(readings, status, stale), self.needle)
+        self.parts.data = dict(parts)
         self.readings = readings
         self.shown = (status, stale)
 
