@@ -156,6 +156,16 @@ class CountingProxy:
         self.down = self.up = 0
 
 
+@dataclass
+class Times:
+    """Seconds from the start of navigation to: the server's HTML numbers painted, the first
+    number drawn by BokehJS, the whole page drawn."""
+
+    server: float | None
+    bokeh: float
+    drawn: float
+
+
 def open_tab(browser, url: str, width: int = 1366, throttle: float = 1.0):
     """A fresh tab (its own context: nothing cached) once the page is drawn; and its times."""
     ctx = context(browser, width)
@@ -172,16 +182,6 @@ def open_tab(browser, url: str, width: int = 1366, throttle: float = 1.0):
     drawn = page.evaluate("performance.now()") / 1000
     server = page.evaluate("window.serverNumber")  # None: the page came without numbers
     return page, Times(None if server is None else server / 1000, first, drawn)
-
-
-@dataclass
-class Times:
-    """Seconds from the start of navigation to: the server's HTML numbers painted, the first
-    number drawn by BokehJS, the whole page drawn."""
-
-    server: float | None
-    bokeh: float
-    drawn: float
 
 
 def wire(args) -> None:

@@ -94,7 +94,9 @@ class LiveSection(Section):
         if not self.readings:
             return None
         html = cards.numbers_html(self.readings, *self.shown)
-        return html.replace('<div class="big">', '<div class="big" elementtiming="first-number">', 1)
+        return html.replace(
+            '<div class="big">', '<div class="big" elementtiming="first-number">', 1
+        )
 
     def prepare(self, batches: list[dict]) -> LiveUpdate:
         """What the newest of `batches` changes on a page."""
