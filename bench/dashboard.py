@@ -31,7 +31,7 @@ cpu: the dashboard process's CPU time (utime + stime from /proc) over --seconds 
     - bokeh (default): bokeh.client websockets in this process (BokehClients). The server
       does for one what it does for a tab: builds the page, subscribes it to the poller,
       and sends it every batch as PATCH-DOC messages, which the client receives and applies
-      (the patches/s each are printed: about 3 per batch). Not measured: what a tab alone
+      (the PATCH-DOC messages per second each are printed). Not measured: what a tab alone
       makes the server do: the DocumentReady a browser sends (a client gets the rest of the
       page after REST_AFTER_MS instead) and the few changes a tab sends back (ranges, sizes).
       20 of them cost the client machine little, where 20 Chromium tabs do not finish
@@ -278,11 +278,13 @@ class BokehClients:
     """Sessions opened by bokeh.client, each a websocket like a tab's, in this process.
 
     pull_session() asks the server for a new session, as a tab does: the server builds the
-    page (make_document), subscribes it to the poller and streams every batch into it as
-    PATCH-DOC messages, which each client receives and applies to its own copy of the
-    document (counted in `patches`). Unlike a tab, a client sends no DocumentReady (the page
-    adds its other sections after REST_AFTER_MS instead), runs no JS callbacks and sends
-    nothing back (a tab sends little: ranges and sizes it computes, on changes)."""
+    page (make_document), sends it, subscribes it to the poller and streams every batch into
+    it as PATCH-DOC messages, which each client reads off its socket and counts (`patches`),
+    without applying them to a copy of the document: bokeh.client's own loop awaits itself
+    once per message and overflows the stack after a few hundred. Unlike a tab, a client
+    sends no DocumentReady (the page adds its other sections after REST_AFTER_MS instead),
+    runs no JS callbacks and sends nothing back (a tab sends little: ranges and sizes it
+    computes, on changes)."""
 
     def __init__(self, url: str):
         self.url = url
@@ -295,17 +297,16 @@ class BokehClients:
         opened = threading.Event()
 
         def run() -> None:
-            session = pull_session(url=self.url)
-            handle = session._handle_patch
-
-            def counted(message) -> None:
-                self.patches += 1
-                handle(message)
-
-            session._handle_patch = counted
+            session = pull_session(url=self.url)  # connects and pulls, on its own IOLoop
             self.sessions.append(session)
             opened.set()
-            session._connection.loop_until_closed()  # receives every patch until closed
+            connection = session._connection
+
+            async def receive() -> None:  # every message until the socket closes
+                while (message := await connection._pop_message()) is not None:
+                    self.patches += message.msgtype == "PATCH-DOC"
+
+            connection.io_loop.run_sync(receive)
 
         threading.Thread(target=run, daemon=True).start()
         if not opened.wait(WAIT_MS / 1000):
@@ -313,8 +314,7 @@ class BokehClients:
 
     def close(self) -> None:
         for session in self.sessions:
-            loop = session._connection.io_loop
-            loop.add_callback(session.close)
+            session._connection.io_loop.add_callback(session.close)
         self.sessions.clear()
 
 

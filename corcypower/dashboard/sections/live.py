@@ -81,12 +81,12 @@ class LiveSection(Section):
         self.gauge_plot = figures.gauge_figure(view, self.parts)
         # the numbers alone at first (complete() adds the gauge beside them, the plot below)
         self.top = row(self.numbers, sizing_mode="stretch_width", styles={"flex-wrap": "wrap"})
-        self.box = column(self.top, sizing_mode="stretch_width")
-        return self.box
+        self.layout_box = column(self.top, sizing_mode="stretch_width")
+        return self.layout_box
 
     def complete(self) -> None:
         self.top.children = [self.numbers, self.gauge_plot]
-        self.box.children = [self.top, self.plot]
+        self.layout_box.children = [self.top, self.plot]
 
     def first_paint(self) -> str | None:
         """The cards as the Div shows them now (greyed if stale), the total's number marked

@@ -15,7 +15,9 @@ NOW = int(time.time() * 1000)
 
 @pytest.fixture
 def page(tmp_path):
-    return build_page(tmp_path / "none.db", [batch(NOW - 1000 + k * 500) for k in range(3)])
+    # stale after a minute: a page built slowly on a loaded machine is still fresh
+    news = [batch(NOW - 1000 + k * 500) for k in range(3)]
+    return build_page(tmp_path / "none.db", news, dashboard={"stale_seconds": 60})
 
 
 def test_the_live_source_is_named_live_with_ts_in_ms_utc(page):
