@@ -109,7 +109,9 @@ class HouseSection(Section):
         self.parts = ColumnDataSource({"html": [self.html]}, name="house_parts")
         code = CustomJS(args={"div": self.cards, "source": self.parts}, code=HOUSE_JS)
         self.parts.js_on_change("data", code)
-        page.doc.add_root(self.parts)  # drawn by no glyph: a root, so the browser has it
+        # drawn by no glyph: held by the Div, so the browser has it (a root added once the page
+        # is shown would keep BokehJS's document from ever being idle: it has no view)
+        self.cards.tags = [self.parts]
 
         self.asked: tuple[int, int] | None = None
         self.lines: dict[str, house.Line] = {}
@@ -161,9 +163,14 @@ class HouseSection(Section):
             if self.house.executor is None:
                 show(future.result())
             else:
-                future.add_done_callback(
-                    lambda f, show=show: page.doc.add_next_tick_callback(partial(show, f.result()))
-                )
+                future.add_done_callback(partial(self._later, show))
+
+    def _later(self, show, future) -> None:
+        """On a house thread: show the result in this tab's document, if it is still open."""
+        try:
+            self.page.doc.add_next_tick_callback(partial(show, future.result()))
+        except AttributeError:  # the tab was closed meanwhile: its document is gone
+            pass
 
     def _show(self, asked: tuple[int, int], lines: list[house.Line]) -> None:
         if asked != self.asked:
