@@ -27,7 +27,9 @@ port = mostly(
     st.sampled_from(["", ":", ":0", ":65536", ":-1", ":8o70", ": 80", ":99999999999"]),
     st.text(max_size=6),
 )
-scheme = mostly(st.just("http://"), st.sampled_from(["https://", "ftp://", "", "http:/", "HTTP://"]))
+scheme = mostly(
+    st.just("http://"), st.sampled_from(["https://", "ftp://", "", "http:/", "HTTP://"])
+)
 path = mostly(st.sampled_from(["", "/", "/pi"]), st.sampled_from(["?a=1", "#x", "/ x", "//"]))
 url = mostly(st.builds(lambda *p: "".join(p), scheme, host, port, path), st.text(max_size=30))
 devices = mostly(
