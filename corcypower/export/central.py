@@ -2,7 +2,8 @@
 
 For every device ("point") exporting to the central MySQL/MariaDB ([export.mysql]): its
 channels, a channel's history over any range at a bounded number of points, energy per local
-day (daylight saving included), and the devices that drew the most on a day. Read-only (the
+day of each channel or each device (daylight saving included), and the devices that drew the
+most on a day. Read-only (the
 session is READ ONLY); rows come back as pandas frames, as corcypower/store/history.py gives
 them for power.db, with the point beside the channel.
 
