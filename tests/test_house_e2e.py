@@ -270,7 +270,10 @@ def test_the_house_view_fits_phones_and_the_desktop(house, width):
         page.wait_for_function(HOUSE_LINES, arg=0.5)
         assert layout_problems(page) | {"texts": 0} == FITS
         tap(page, "month")
-        page.wait_for_function(HOUSE_LINES, arg=29)
+        try:
+            page.wait_for_function(HOUSE_LINES, arg=29)
+        except Exception:
+            pytest.fail(f"no month at {width} px: {page.evaluate(WHY_NOT_DRAWN)}")
         assert layout_problems(page) | {"texts": 0} == FITS
         assert page.errors == []
     finally:

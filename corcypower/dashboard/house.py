@@ -29,7 +29,7 @@ from corcypower.errors import ConfigError, CorcyPowerError
 from corcypower.live.remote import fetch_json
 from corcypower.settings import Config
 
-HISTORY_TIMEOUT_S = 30.0  # a device answers a year in about a second; a loaded one, in more
+HISTORY_TIMEOUT_S = 60.0  # a device answers a year in about a second; a loaded one, in more
 HISTORY_BYTES = 8_000_000  # store/series.py's cap, 60,000 buckets, is about 4 MB of JSON
 
 
