@@ -24,11 +24,10 @@ import pytest
 import tomlkit
 
 from tests.dashboard.browser import (
-    CANVAS_TEXT,
     DESKTOP_WIDTH,
     PHONE_WIDTHS,
-    context,
     launch,
+    new_tab,
     require_browser,
 )
 from tests.dashboard.helpers import CHANNELS, free_port, until
@@ -179,12 +178,7 @@ def house(tmp_path_factory):
 
 
 def open_page(house, width: int):
-    page = context(house["browser"], width).new_page()
-    page.errors = []
-    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.add_init_script(CANVAS_TEXT)
-    page.goto(house["url"])
+    page = new_tab(house["browser"], width, house["url"])
     try:
         page.wait_for_function(DRAWN)
     except Exception:
