@@ -231,6 +231,7 @@ class PhasesSection(Section):
         if not self.groups:  # no phases said: nothing to show
             return column(visible=False, sizing_mode="stretch_width")
         css = InlineStyleSheet(css=cards.STYLE + STYLE)
+        self.parts = ColumnDataSource({"html": [self.html()]}, name="balance_parts")
         self.div = Div(
             text="<h3>Phase balance</h3>" + self.html(),
             name="balance",
@@ -238,12 +239,13 @@ class PhasesSection(Section):
             disable_math=True,
             sizing_mode="stretch_width",
             margin=(4, 0, 4, 0),
+            # the source travels with the Div: a root added once the page is shown (this
+            # section comes after the first) would never let the browser's document be idle
+            tags=[self.parts],
         )
-        self.parts = ColumnDataSource({"html": [self.html()]}, name="balance_parts")
         self.parts.js_on_change(
             "data", CustomJS(args={"div": self.div, "source": self.parts}, code=BALANCE_JS)
         )
-        page.doc.add_root(self.parts)  # drawn by no glyph: a root, so the browser has it
         return column(self.div, sizing_mode="stretch_width")
 
     def html(self) -> str:
