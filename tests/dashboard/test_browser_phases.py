@@ -15,9 +15,9 @@ import tomlkit
 from corcypower import settings
 from corcypower.store.database import Database
 from corcypower.store.simulate import simulate
-from tests.dashboard.browser import DESKTOP_WIDTH, PHONE_WIDTHS, launch, require_browser
+from tests.dashboard.browser import DESKTOP_WIDTH, PHONE_WIDTHS, require_browser
 from tests.dashboard.helpers import free_port
-from tests.dashboard.processes import corcypower
+from tests.dashboard.processes import page_stack
 from tests.dashboard.test_browser import FITS, layout_problems, open_page
 from tests.helpers import REPO
 
@@ -33,12 +33,12 @@ SHADOW = """(selector) => { const v = Bokeh.index.find_one(
 
 
 def three_phase_config(tmp) -> tuple:
-    """examples/three-phase.toml on the emulated chip, with free ports and a 25 A fuse."""
+    """examples/three-phase.toml (its fuse: 25 A) on the emulated chip, with free ports."""
     data = tomlkit.parse((REPO / "examples" / "three-phase.toml").read_text())
     api_port, page_port = free_port(), free_port()
     data["adc"] = {"chip": "emulated", "sample_rate_hz": 2000}
     data["emulator"] = {"chip": "mcp3208", "seed": 7}
-    data["mains"]["fuse_amps"] = FUSE_AMPS
+    assert data["mains"]["fuse_amps"] == FUSE_AMPS  # the example sets it
     data["store"] = {"path": str(tmp / "power.db"), "commit_seconds": 2}
     data["api"] = {"port": api_port}
     data["dashboard"] |= {"port": page_port, "stale_seconds": 3.0, "timezone": "Europe/Paris"}
@@ -51,27 +51,12 @@ def three_phase_config(tmp) -> tuple:
 def stack(tmp_path_factory):
     """Two days of the three-phase house's history, then the monitor and the dashboard."""
     require_browser()
-    from playwright.sync_api import sync_playwright
-
     tmp = tmp_path_factory.mktemp("three-phase")
     config, port = three_phase_config(tmp)
     with Database(tmp / "power.db") as db:
         simulate(db, settings.load(config), days=2, end_ms=int(time.time() * 1000) - 1000)
-    daemon = corcypower("run", "--config", str(config), cwd=tmp)
-    dashboard = corcypower("dashboard", "--config", str(config), cwd=tmp)
-    url = dashboard.wait_for(r"CorcyPower dashboard: (http://\S+)").group(1)
-    assert url == f"http://localhost:{port}/"
-    daemon.wait_for("sampling 5 channels")
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        try:
-            yield {"browser": browser, "url": url, "daemon": daemon, "dashboard": dashboard}
-        finally:
-            browser.close()
-            try:
-                daemon.stop()
-            finally:
-                dashboard.stop()
+    with page_stack(config, port, channels=5) as stack:
+        yield stack
 
 
 @pytest.mark.parametrize("width", [*PHONE_WIDTHS, DESKTOP_WIDTH])
