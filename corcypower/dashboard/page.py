@@ -26,11 +26,13 @@ from corcypower.dashboard.sections.health import HealthSection
 from corcypower.dashboard.sections.history import HistorySection
 from corcypower.dashboard.sections.house import HouseSection
 from corcypower.dashboard.sections.live import LiveSection
+from corcypower.dashboard.sections.phases import PhasesSection
 
 # The page, top to bottom. A new section goes here (see section.py).
 SECTIONS: tuple[type[Section], ...] = (
     LiveSection,
     HouseSection,
+    PhasesSection,
     AlertsSection,
     EnergySection,
     HistorySection,

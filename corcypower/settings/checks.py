@@ -70,6 +70,23 @@ def number(low: float, high: float, integer: bool = False) -> Callable[[Any], An
     return check
 
 
+# A main fuse or breaker: from a 6 A cottage supply to the largest low-voltage breakers (6300 A
+# is the top of IEC 60947-2's usual range); 0 says "not set".
+FUSE_AMPS = (1.0, 6300.0)
+
+
+def fuse_rating(value: Any) -> float:
+    """0 (not set), or amps from FUSE_AMPS[0] to FUSE_AMPS[1]: never so small that a share of
+    it overflows."""
+    low, high = FUSE_AMPS
+    expected = f"expected 0 (not set) or amps from {low:g} to {high:g}"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Invalid(expected)
+    if value != 0 and not low <= value <= high:  # also true for nan
+        raise Invalid(expected)
+    return float(value)
+
+
 def boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise Invalid("expected true or false")

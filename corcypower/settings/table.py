@@ -13,6 +13,7 @@ from corcypower.settings.checks import (
     choice,
     circuit_table,
     device_urls,
+    fuse_rating,
     host_names,
     http_url,
     int_list,
@@ -84,6 +85,12 @@ SETTINGS: list[Setting] = [
         230.0,
         "Nominal mains volts: used for current channels with no voltage channel (120 in North America).",
         number(*VOLTS),
+    ),
+    Setting(
+        "mains.fuse_amps",
+        0,
+        "Rating of the main fuse or breaker on each phase, in amps (e.g. 25, 63; 100 or 200 for a North American service): the dashboard's phase balance shows each phase's current against it. 0: not set.",
+        fuse_rating,
     ),
     Setting(
         "store.path",
