@@ -169,6 +169,40 @@ def http_url(value: Any) -> str:
     return value.rstrip("/")
 
 
+MAX_DEVICES = 16  # other devices a dashboard follows: one thread and one connection each
+DEVICE_URL = re.compile(r"http://[^\s/?#@]+(/[^\s?#]*)?")
+
+
+def device_urls(value: Any) -> list[str]:
+    """Other devices' state API base URLs (http only, no query): distinct, at most MAX_DEVICES."""
+    expected = f'expected a list of at most {MAX_DEVICES} URLs such as "http://garage-pi:8070"'
+    if not isinstance(value, list):
+        raise Invalid(expected)
+    if len(value) > MAX_DEVICES:
+        raise Invalid(f"{len(value)} devices: {expected}")
+    urls: list[str] = []
+    for k, entry in enumerate(value, 1):
+        if not _device_url(entry):
+            raise Invalid(
+                f'entry {k}, {show(entry)}: expected "http://HOST:PORT" (no query or user)'
+            )
+        url = entry.rstrip("/")
+        if url in urls:
+            raise Invalid(f"entry {k}, {show(entry)}, is listed twice")
+        urls.append(url)
+    return urls
+
+
+def _device_url(entry: Any) -> bool:
+    if not isinstance(entry, str) or not entry.isprintable() or not DEVICE_URL.fullmatch(entry):
+        return False
+    try:
+        parts = urlsplit(entry)
+        return bool(parts.hostname) and parts.port != 0  # port raises on a bad one
+    except ValueError:
+        return False
+
+
 HOST_NAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}\.?)*")
 
 

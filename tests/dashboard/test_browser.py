@@ -15,13 +15,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.dashboard.browser import (
-    CANVAS_TEXT,
     DESKTOP_WIDTH,
     DRAWN,
     LAYOUT,
     LIVE_TS,
     PHONE_WIDTHS,
-    context,
+    new_tab,
     require_browser,
 )
 from tests.dashboard.helpers import simulated_db, store_alerts
@@ -71,12 +70,7 @@ def stack(tmp_path_factory):
 
 def open_page(stack, width: int):
     """A new tab of the dashboard `width` CSS px wide, once everything on it is drawn."""
-    page = context(stack["browser"], width).new_page()
-    page.errors = []
-    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.add_init_script(CANVAS_TEXT)
-    page.goto(stack["url"])
+    page = new_tab(stack["browser"], width, stack["url"])
     page.wait_for_function(DRAWN)
     page.evaluate(PAINTED)
     return page
