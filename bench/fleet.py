@@ -254,14 +254,15 @@ def queries(reader: Reader, devices: int, end_ms: int, server: MariaDB) -> list[
     plan = [
         ("channels of every device", lambda: reader.channels()),
         ("one device's month (4 ch, <= 1000 points)", lambda: reader.history(month, days, end_ms)),
-        ("every device's daily energy, 30 days", lambda: reader.daily_energy(None, 30, end_ms - 1, TZ)),
+        ("every device's daily energy, 30 days (point_energy)", lambda: reader.point_energy(None, 30, end_ms - 1, TZ)),
+        ("every channel's daily energy, 30 days (daily_energy)", lambda: reader.daily_energy(None, 30, end_ms - 1, TZ)),
         ("top 10 devices yesterday", lambda: reader.top_points(yesterday, TZ, 10)),
         (f"house: {len(house)} channels' day (<= 1000 points)", lambda: reader.history(house, day, end_ms)),
         (f"house: {len(house)} channels' week (<= 1000 points)", lambda: reader.history(house, week, end_ms)),
         (f"house: {len(house)} channels' month (<= 1000 points)", lambda: reader.history(house, days, end_ms)),
         (f"house: {len(house)} channels' daily energy, 30 days", lambda: reader.daily_energy(house, 30, end_ms - 1, TZ)),
         ("house: the same in Asia/Kolkata (+5:30: hours)", lambda: reader.daily_energy(house, 30, end_ms - 1, "Asia/Kolkata")),
-        ("every device's days in Asia/Kolkata (hours)", lambda: reader.daily_energy(None, 30, end_ms - 1, "Asia/Kolkata")),
+        ("every device's days in Asia/Kolkata (hours)", lambda: reader.point_energy(None, 30, end_ms - 1, "Asia/Kolkata")),
     ]  # fmt: skip
     results = []
     for name, call in plan:
@@ -389,13 +390,13 @@ def report(server, database, settings, args, devices, ingested, start_ms) -> Non
         f"{per_year / 1e6:7,.1f} MB per device-year"
     )
     print(
-        f"   {'query':52} {'rows':>6}  {'first':>8}  {'median':>8}  {'client CPU':>10}  {'server CPU':>10}"
+        f"   {'query':55} {'rows':>6}  {'first':>8}  {'median':>8}  {'client CPU':>10}  {'server CPU':>10}"
     )
     end_ms = start_ms + total_minutes * MINUTE_MS
     with Reader(settings) as reader:
         for name, rows, first, wall, client, cpu in queries(reader, devices, end_ms, server):
             print(
-                f"   {name:52} {rows:6}  {first * 1000:5,.0f} ms  {wall * 1000:5,.0f} ms  "
+                f"   {name:55} {rows:6}  {first * 1000:5,.0f} ms  {wall * 1000:5,.0f} ms  "
                 f"{client * 1000:7,.0f} ms  {cpu * 1000:7,.0f} ms"
             )
     sys.stdout.flush()

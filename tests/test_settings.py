@@ -87,6 +87,22 @@ def test_shipped_examples_are_valid(name):
     settings.load(REPO / "examples" / name)
 
 
+@pytest.mark.parametrize(
+    ("name", "amps"), [("three-phase.toml", 25.0), ("split-phase.toml", 200.0)]
+)
+def test_the_phase_examples_set_their_main_fuse(name, amps):
+    assert settings.load(REPO / "examples" / name)["mains.fuse_amps"] == amps
+
+
+def test_the_main_fuse_is_not_set_by_default_and_named_when_bad(tmp_path):
+    assert settings.from_dict({})["mains.fuse_amps"] == 0
+    with pytest.raises(ConfigError) as bad:
+        load_text(tmp_path, "[mains]\nfuse_amps = 0.3\n")
+    assert str(bad.value).endswith(
+        "[mains] fuse_amps = 0.3: expected 0 (not set) or amps from 1 to 6300"
+    )
+
+
 def test_two_chips_give_sixteen_channels(tmp_path):
     tables = "".join(
         f'[[channels]]\nname = "c{cs}{ch}"\nadc_channel = {ch}\ncs = {cs}\nkind = "current"\nscale = 0.1\nvoltage = 230\n'

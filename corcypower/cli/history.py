@@ -71,6 +71,11 @@ def simulate(config_path, db_path, days):
     help="With auto: points per channel at least.",
 )
 @click.option(
+    "--phases",
+    is_flag=True,
+    help="Also a total row per phase (phase:L1...) and for the house at each time: the grid channels added up.",
+)
+@click.option(
     "--energy",
     type=click.Choice(BAR_UNITS),
     help="Instead of power: energy and cost per local hour, day or month (the report's columns).",
@@ -82,7 +87,9 @@ def simulate(config_path, db_path, days):
     default="-",
     help="CSV file. Default: stdout.",
 )
-def export_(config_path, db_path, start, end, channels, resolution, points, energy, out_path):
+def export_(
+    config_path, db_path, start, end, channels, resolution, points, phases, energy, out_path
+):
     """Write history to CSV (one format at every resolution), or energy and cost per bar."""
     from corcypower.energy.report import export_energy
     from corcypower.energy.tariff import Tariff
@@ -99,6 +106,8 @@ def export_(config_path, db_path, start, end, channels, resolution, points, ener
         raise click.UsageError(
             "--energy takes the channels' roles from the config: drop --channels"
         )
+    if energy and phases:
+        raise click.UsageError("--phases adds rows to the power history: drop --energy")
     names = None
     if channels is not None:
         names = [n.strip() for n in channels.split(",") if n.strip()]
@@ -111,7 +120,7 @@ def export_(config_path, db_path, start, end, channels, resolution, points, ener
         if energy:
             rows = export_energy(db, config, out, start_ms, end_ms, energy, now)
             return f"{rows} rows of energy per {energy}"
-        level, rows = export_csv(db, out, start_ms, end_ms, names, resolution, points)
+        level, rows = export_csv(db, out, start_ms, end_ms, names, resolution, points, phases)
         return f"{rows} rows at level {level}"
 
     with Database(path, read_only=True) as db:

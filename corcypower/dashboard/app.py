@@ -18,6 +18,7 @@ from typing import Any
 from corcypower import settings
 from corcypower.clock import Clock
 from corcypower.dashboard.data import View
+from corcypower.dashboard.house import House, central_settings
 from corcypower.dashboard.poller import LivePoller
 from corcypower.energy.tariff import Tariff
 from corcypower.energy.zone import local_zone
@@ -52,6 +53,8 @@ class Dashboard:
         self.tz = local_zone(config["dashboard.timezone"])
         self.state_url = default_state_url(config)
         self.poller = poller or LivePoller(self.state_url, self.view.live_ms)
+        if config["dashboard.central_mysql"]:
+            central_settings(config)  # a missing server is an error now, not on the first page
         self.batch_ms = config["adc.batch_seconds"] * 1000
         self.db_path = config.db_path
         # threads=0: queries run inline (a document built in a test, without a server)
@@ -60,6 +63,8 @@ class Dashboard:
         # the optional BokehJS bundles the page does without (learnt from the first page)
         self.unused_bundles: list[str] | None = None
         self._once: dict[str, tuple[list, Any]] = {}
+        self._house = None
+        self._house_lock = threading.Lock()
 
     def once(self, batches: list, key: str, make: Callable[[list], Any]) -> Any:
         """make(batches), made once per key for the list of batches the poller hands every tab.
@@ -76,8 +81,20 @@ class Dashboard:
         self.poller.start()
         return self
 
+    @property
+    def house(self):
+        """The other devices of the house (house.py), followed from the first page showing them."""
+        with self._house_lock:
+            if self._house is None:
+                threads = 4 if self.executor is not None else 0
+                self._house = House(self.config, self.poller, self.state_url, self.clock, threads)
+                self._house.start()
+            return self._house
+
     def stop(self) -> None:
         self.poller.stop()
+        if self._house is not None:
+            self._house.stop()
         if self.executor is not None:
             self.executor.shutdown(wait=False, cancel_futures=True)
 

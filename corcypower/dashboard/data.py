@@ -164,14 +164,21 @@ def history_columns(
         step = float(np.median(np.diff(ts))) if len(ts) > 2 else 0.0
         if len(ts) >= 2 * points and step > 0:
             ts, values, step = merge(ts, values, step * (len(ts) // points))
-        if len(ts) > 2:  # a row of NaN one step after the last bucket before a gap breaks the line
-            gaps = np.flatnonzero(np.diff(ts) > GAP_STEPS * step)
-            ts = np.insert(ts, gaps + 1, ts[gaps] + step)
-            values = {k: np.insert(v, gaps + 1, np.nan) for k, v in values.items()}
+        ts, values = with_gaps(ts, values, step)
         out[name] = {"x": [local_ms(t, tz) for t in ts]} | {
             k: v.tolist() for k, v in values.items()
         }
     return out
+
+
+def with_gaps(ts: np.ndarray, values: dict[str, np.ndarray], step: float):
+    """(ts, values) with a row of NaN one step after the last bucket before each gap (buckets
+    more than GAP_STEPS steps apart): the line breaks there instead of bridging it."""
+    if len(ts) <= 2 or step <= 0:
+        return ts, values
+    gaps = np.flatnonzero(np.diff(ts) > GAP_STEPS * step)
+    ts = np.insert(ts, gaps + 1, ts[gaps] + step)
+    return ts, {k: np.insert(v, gaps + 1, np.nan) for k, v in values.items()}
 
 
 def merge(ts: np.ndarray, values: dict[str, np.ndarray], width: float):

@@ -82,10 +82,32 @@ def time_figure(name: str, title: str, height: int, y_label: str, x_range, min_y
     return fig
 
 
+# A legend row must fit beside a 360 px phone's y axis: what is left of the plot's width there
+# (measured: the legend starts 87 px in, and the page keeps 4 px free at the right), with room
+LEGEND_ROW_PX = 240
+LEGEND_ITEM_PX = 26  # a glyph (14), its gap to the label and the spacing to the next item
+LEGEND_CHAR_PX = 7.5  # a label's character at TEXT_PX, a little over system-ui's widest digits
+
+
+def legend_columns(labels: list[str], row_px: float = LEGEND_ROW_PX) -> int:
+    """The most items a legend row can hold within `row_px`: Bokeh lays the items out row by
+    row in a grid whose columns are as wide as their widest label (so a row of many channels
+    wraps on a phone instead of running past the edge)."""
+    for columns in range(len(labels), 1, -1):
+        widths = [
+            LEGEND_ITEM_PX + LEGEND_CHAR_PX * max(len(label) for label in labels[c::columns])
+            for c in range(columns)
+        ]
+        if sum(widths) <= row_px:
+            return columns
+    return 1
+
+
 def legend_above(fig, items: list[tuple[str, list]], hide: bool = True) -> None:
-    """The legend outside the data, above it, in rows as wide as the plot; a tap hides a series."""
+    """The legend outside the data, above it, in rows that fit a phone; a tap hides a series."""
     legend = Legend(
         items=[LegendItem(label=label, renderers=renderers) for label, renderers in items],
+        ncols=legend_columns([label for label, _ in items]) if items else "auto",
         orientation="horizontal",
         location="top_left",
         label_text_font_size=TEXT_PX,

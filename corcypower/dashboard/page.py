@@ -24,11 +24,15 @@ from corcypower.dashboard.sections.alerts import AlertsSection
 from corcypower.dashboard.sections.energy import EnergySection
 from corcypower.dashboard.sections.health import HealthSection
 from corcypower.dashboard.sections.history import HistorySection
+from corcypower.dashboard.sections.house import HouseSection
 from corcypower.dashboard.sections.live import LiveSection
+from corcypower.dashboard.sections.phases import PhasesSection
 
 # The page, top to bottom. A new section goes here (see section.py).
 SECTIONS: tuple[type[Section], ...] = (
     LiveSection,
+    HouseSection,
+    PhasesSection,
     AlertsSection,
     EnergySection,
     HistorySection,
@@ -64,7 +68,7 @@ class Page:
         self.banner = self.div("banner", visible=False)
         self.saved = ColumnDataSource({"name": [], "text": []}, name="download")
         self.saved.js_on_change("data", CustomJS(args={"source": self.saved}, code=SAVE_JS))
-        self.sections = [cls(self) for cls in sections]
+        self.sections = [cls(self) for cls in sections if cls.wanted(app)]
         host = escape(socket.gethostname())
         doc.title = f"CorcyPower · {socket.gethostname()}"
         title = self.div("title", f"<h2>CorcyPower · {host}</h2>")

@@ -58,6 +58,11 @@ class LivePoller:
         with self._lock:
             self._subscribers.discard(subscriber)
 
+    def latest(self) -> dict | None:
+        """The newest batch kept, if any."""
+        with self._lock:
+            return self._buffer[-1] if self._buffer else None
+
     def seconds_since_data(self) -> float | None:
         """Seconds since the last new batch arrived; None if none ever did."""
         if self.last_arrival is None:
@@ -78,7 +83,7 @@ class LivePoller:
     def run(self) -> None:
         while not self._stop.is_set():
             try:
-                doc = self.fetch(f"{self.url}?since={self.last_ts}&wait={WAIT_S:g}", WAIT_S + 5)
+                doc = self.poll()
             except (OSError, ValueError) as exc:
                 if self.error is None:
                     log.warning("cannot follow %s: %s; retrying every %g s", self.url, exc, RETRY_S)
@@ -89,6 +94,10 @@ class LivePoller:
                 log.info("following %s again", self.url)
                 self.error = None
             self.take(doc)
+
+    def poll(self) -> dict:
+        """One long poll of /live: the batches after the last one seen, as soon as there are."""
+        return self.fetch(f"{self.url}?since={self.last_ts}&wait={WAIT_S:g}", WAIT_S + 5)
 
     def take(self, doc: dict) -> None:
         """One answer of /live: keep and hand out the batches newer than the last one seen."""

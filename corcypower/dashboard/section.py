@@ -25,6 +25,11 @@ class Section:
     def __init__(self, page: Page):
         self.page = page
 
+    @classmethod
+    def wanted(cls, app) -> bool:
+        """Whether the page of this Dashboard shows the section (its settings may say not)."""
+        return True
+
     def layout(self) -> LayoutDOM:
         """The section's models, built once (called by the page, in the order of SECTIONS)."""
         raise NotImplementedError

@@ -6,7 +6,6 @@ Only the standard library here: the daemon reads this whether or not PyMySQL is 
 from __future__ import annotations
 
 import logging
-import socket
 from dataclasses import dataclass
 
 from corcypower.errors import ConfigError
@@ -65,7 +64,7 @@ def from_config(config: Config) -> ExportSettings | None:
     if not configured(config):
         return None
     where = config.where
-    point = config["export.mysql.point"] or socket.gethostname()
+    point = config.device_name
     if len(point) > MAX_NAME:
         raise ConfigError(
             f"{where}: [export.mysql] point: the host name {point!r} is longer than "

@@ -150,6 +150,7 @@ class Central:
         self.connect()
         try:
             with self.conn.cursor() as cur:
+                cur.execute(schema.ZONE_RESET)  # the triggers look the zone up afresh
                 for table in COLUMNS:
                     rows = [r.values for r in records if r.table == table]
                     if rows:

@@ -8,7 +8,8 @@ CorcyPower. The steps, in order:
 2. older tables brought up to date: VolumeData's Point widened to 64 characters and its index
    (Point, TimeStamp) added if missing; ChannelMinute's primary key moved from (TimeStamp,
    Point, Channel) to (Point, Channel, TimeStamp) (a rebuild of the table: docs/mysql.md);
-3. the triggers that keep the summaries (ChannelQuarter, ChannelHour, ChannelDay), if missing;
+3. the triggers that keep the summaries (ChannelQuarter, ChannelHour, ChannelDay), if missing,
+   or replaced if an older CorcyPower made them otherwise;
 4. once, ChannelQuarter and ChannelHour filled from the minutes already there, each recorded
    in CorcyPowerSchema in the transaction that fills it (if it fails, the next init does it);
 5. the time zone of ChannelDay's days, when there is none yet or another is asked for, and
@@ -42,10 +43,35 @@ def offset_at(column: str) -> str:
     )
 
 
-def bucket(table: str, column: str) -> str:
-    """SQL: the key (start, or local day) of the summary row holding a minute's UTC datetime."""
+# The triggers keep the offset they last looked up, and the span it holds for, in session
+# variables (seconds from TO_SECONDS): a batch of minutes looks the zone up about once, not
+# once a minute, which cost ~45 % of the server's CPU per minute written (docs/mysql.md#sizing).
+# Central.write forgets them at the start of each transaction (ZONE_RESET), so each transaction
+# reads CorcyPowerTimeZone as it is then, as without them: a new zone counts at once.
+ZONE_VARIABLE = "@corcypower_zone_{}"
+ZONE_RESET = f"SET {ZONE_VARIABLE.format('until')} = NULL"
+
+
+def cached_offset() -> str:
+    """Trigger statements: the session's cached offset, looked up again when NEW's minute is
+    outside the span it holds for (or nothing is cached)."""
+    start, until, offset = (ZONE_VARIABLE.format(n) for n in ("from", "until", "offset"))
+    t = "TO_SECONDS(NEW.`TimeStamp`)"
+    edge = (
+        "(SELECT {f}(`StartsAt`) FROM `CorcyPowerTimeZone` WHERE `StartsAt` {op} NEW.`TimeStamp`)"
+    )
+    return f"""IF {until} IS NULL OR {t} < {start} OR {t} >= {until} THEN
+    SET {start} = COALESCE(TO_SECONDS({edge.format(f="MAX", op="<=")}), 0),
+        {until} = COALESCE(TO_SECONDS({edge.format(f="MIN", op=">")}), {10**12}),
+        {offset} = {offset_at("NEW.`TimeStamp`")};
+  END IF;"""
+
+
+def bucket(table: str, column: str, offset: str | None = None) -> str:
+    """SQL: the key (start, or local day) of the summary row holding a minute's UTC datetime;
+    `offset`: an SQL expression of the zone's offset there (default: looked up)."""
     if table == "ChannelDay":
-        return f"DATE({column} + INTERVAL {offset_at(column)} MINUTE)"
+        return f"DATE({column} + INTERVAL {offset or offset_at(column)} MINUTE)"
     minutes = {"ChannelQuarter": 15, "ChannelHour": 60}[table]
     hour = f"DATE_FORMAT({column}, '%Y-%m-%d %H:00:00')"
     return f"{hour} + INTERVAL (MINUTE({column}) DIV {minutes} * {minutes}) MINUTE"
@@ -62,8 +88,15 @@ UPSERT = """INSERT INTO `{table}` (`{key}`, `Point`, `Channel`, {sums}, `MinW`, 
       `MaxW` = GREATEST(`MaxW`, NEW.`MaxW`);"""
 
 
-def triggers() -> dict[str, str]:
-    """Trigger name: its CREATE TRIGGER statement, one for inserts and one for updates."""
+def triggers(cache_offset: bool = True) -> dict[str, str]:
+    """Trigger name: its CREATE TRIGGER statement, one for inserts and one for updates.
+
+    cache_offset=False: as CorcyPower made them before the offset was cached (looked up for
+    every minute), for the benchmark's before and after (bench/mysql_export.py) and the test
+    of init's upgrade.
+    """
+    offset = ZONE_VARIABLE.format("offset") if cache_offset else None
+    prelude = f"{cached_offset()}\n  " if cache_offset else ""
     found = {}
     for event in ("INSERT", "UPDATE"):
         values = [f"NEW.`{c}`" + (f" - OLD.`{c}`" if event == "UPDATE" else "") for c in SUMS]
@@ -72,7 +105,7 @@ def triggers() -> dict[str, str]:
                 table=table,
                 key=key,
                 sums=", ".join(f"`{c}`" for c in SUMS),
-                start=bucket(table, "NEW.`TimeStamp`"),
+                start=bucket(table, "NEW.`TimeStamp`", offset),
                 values=", ".join(values),
                 adds=", ".join(f"`{c}` = `{c}` + {v}" for c, v in zip(SUMS, values, strict=True)),
             )
@@ -81,7 +114,7 @@ def triggers() -> dict[str, str]:
         name = f"ChannelMinuteSummaries{event.title()}"
         found[name] = (
             f"CREATE TRIGGER `{name}` AFTER {event} ON `ChannelMinute` FOR EACH ROW\n"
-            f"BEGIN\n  {chr(10).join(upserts)}\nEND"
+            f"BEGIN\n  {prelude}{chr(10).join(upserts)}\nEND"
         )
     return found
 
@@ -108,15 +141,7 @@ def init(cur, zone: tzinfo | None = None, default_zone: tzinfo = UTC) -> list[st
         cur.execute(f"ALTER TABLE `VolumeData` ADD KEY `{VOLUME_INDEX}` (`Point`, `TimeStamp`)")
         done.append(f"ALTER TABLE VolumeData: index {VOLUME_INDEX} (Point, TimeStamp) added")
     done += _rekey_minutes(cur)
-    for name, statement in triggers().items():
-        cur.execute(
-            "SELECT 1 FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() "
-            "AND TRIGGER_NAME = %s",
-            (name,),
-        )
-        if cur.fetchone() is None:
-            cur.execute(statement)
-            done.append(f"CREATE TRIGGER {name}")
+    done += _put_triggers(cur)
     for table in ("ChannelQuarter", "ChannelHour"):
         done += _fill(cur, table)
     cur.execute("SELECT `StartsAt`, `OffsetMinutes`, `Name` FROM `CorcyPowerTimeZone` ORDER BY 1")
@@ -124,6 +149,35 @@ def init(cur, zone: tzinfo | None = None, default_zone: tzinfo = UTC) -> list[st
     want = zone_rows(zone or default_zone)
     if not have or (zone is not None and have != want):
         done += _set_zone(cur, want)
+    return done
+
+
+def _put_triggers(cur) -> list[str]:
+    """The triggers created where missing, and replaced where an older CorcyPower's differ.
+
+    MariaDB replaces one in a single step (CREATE OR REPLACE); MySQL has no such step, so a
+    minute written between its DROP and CREATE would miss the summaries (docs/mysql.md).
+    """
+    cur.execute("SELECT VERSION()")
+    mariadb = "mariadb" in cur.fetchone()[0].lower()
+    done = []
+    for name, statement in triggers().items():
+        cur.execute(
+            "SELECT ACTION_STATEMENT FROM information_schema.TRIGGERS "
+            "WHERE TRIGGER_SCHEMA = DATABASE() AND TRIGGER_NAME = %s",
+            (name,),
+        )
+        found = cur.fetchone()
+        if found is None:
+            cur.execute(statement)
+            done.append(f"CREATE TRIGGER {name}")
+        elif found[0] != statement.split("FOR EACH ROW\n", 1)[1]:
+            if mariadb:
+                cur.execute(statement.replace("CREATE TRIGGER", "CREATE OR REPLACE TRIGGER", 1))
+            else:
+                cur.execute(f"DROP TRIGGER `{name}`")
+                cur.execute(statement)
+            done.append(f"CREATE OR REPLACE TRIGGER {name}: the zone's offset kept per session")
     return done
 
 

@@ -115,6 +115,7 @@ class StateAPI:
         self.history_endpoint = HistoryEndpoint(history, self.clock)
         self.currents = {c.name for c in config.channels if c.kind == "current"}
         self.grid, self.phases = config.grid_channels, grid_by_phase(config)
+        self.device = config.device_name
         self.started_ms = self.clock.wall_ms()
         self.channels_json = json.dumps(channels_doc(config)).encode()
         # other parts' sections of /api/v1/state (e.g. "alerts"): name → a function of nothing
@@ -171,6 +172,8 @@ class StateAPI:
             "age_ms": self.clock.wall_ms() - batch["ts"],
             "duration_ms": batch["duration_ms"],
             "version": __version__,
+            "device": self.device,
+            "grid": list(self.grid),
             "units": UNITS | ENERGY_UNITS,
             "channels": [
                 ch

@@ -32,11 +32,11 @@ MAX_ANSWER_BYTES = 256_000  # a state document of 16 channels is about 6 kB
 MAX_AGE_MS = 10**12  # about 30 years: beyond, the peer's clock or document is broken
 
 
-def fetch_json(url: str, timeout: float) -> Any:
+def fetch_json(url: str, timeout: float, max_bytes: int = MAX_ANSWER_BYTES) -> Any:
     """GET a URL and parse its JSON body, all within `timeout` seconds; OSError or ValueError.
 
     A peer may be broken or hostile: it may trickle its answer a byte at a time (the whole
-    exchange is cut at `timeout`), send megabytes (cut at MAX_ANSWER_BYTES), nest its JSON
+    exchange is cut at `timeout`), send megabytes (cut at `max_bytes`), nest its JSON
     deeper than Python recurses, or send NaN and Infinity, which JSON does not have.
     """
     parts = urlsplit(url)
@@ -51,8 +51,8 @@ def fetch_json(url: str, timeout: float) -> Any:
         answer = connection.getresponse()
         if answer.status != 200:
             raise ValueError(f"HTTP {answer.status} {answer.reason[:40]}")
-        body = answer.read(MAX_ANSWER_BYTES + 1)
-        if len(body) <= MAX_ANSWER_BYTES and answer.length:  # Content-Length not reached
+        body = answer.read(max_bytes + 1)
+        if len(body) <= max_bytes and answer.length:  # Content-Length not reached
             raise ValueError(f"the answer ended {answer.length} bytes short")
     except (OSError, http.client.HTTPException) as exc:
         if cut.is_set():  # the peer took too long
@@ -63,8 +63,8 @@ def fetch_json(url: str, timeout: float) -> Any:
     finally:
         cutoff.cancel()
         connection.close()
-    if len(body) > MAX_ANSWER_BYTES:
-        raise ValueError(f"an answer larger than {MAX_ANSWER_BYTES} bytes")
+    if len(body) > max_bytes:
+        raise ValueError(f"an answer larger than {max_bytes} bytes")
     return parse_json(body)
 
 

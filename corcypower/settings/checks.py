@@ -70,6 +70,23 @@ def number(low: float, high: float, integer: bool = False) -> Callable[[Any], An
     return check
 
 
+# A main fuse or breaker: from a 6 A cottage supply to the largest low-voltage breakers (6300 A
+# is the top of IEC 60947-2's usual range); 0 says "not set".
+FUSE_AMPS = (1.0, 6300.0)
+
+
+def fuse_rating(value: Any) -> float:
+    """0 (not set), or amps from FUSE_AMPS[0] to FUSE_AMPS[1]: never so small that a share of
+    it overflows."""
+    low, high = FUSE_AMPS
+    expected = f"expected 0 (not set) or amps from {low:g} to {high:g}"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Invalid(expected)
+    if value != 0 and not low <= value <= high:  # also true for nan
+        raise Invalid(expected)
+    return float(value)
+
+
 def boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise Invalid("expected true or false")
@@ -150,6 +167,40 @@ def http_url(value: Any) -> str:
     if port == 0:
         raise Invalid(expected)
     return value.rstrip("/")
+
+
+MAX_DEVICES = 16  # other devices a dashboard follows: one thread and one connection each
+DEVICE_URL = re.compile(r"http://[^\s/?#@]+(/[^\s?#]*)?")
+
+
+def device_urls(value: Any) -> list[str]:
+    """Other devices' state API base URLs (http only, no query): distinct, at most MAX_DEVICES."""
+    expected = f'expected a list of at most {MAX_DEVICES} URLs such as "http://garage-pi:8070"'
+    if not isinstance(value, list):
+        raise Invalid(expected)
+    if len(value) > MAX_DEVICES:
+        raise Invalid(f"{len(value)} devices: {expected}")
+    urls: list[str] = []
+    for k, entry in enumerate(value, 1):
+        if not _device_url(entry):
+            raise Invalid(
+                f'entry {k}, {show(entry)}: expected "http://HOST:PORT" (no query or user)'
+            )
+        url = entry.rstrip("/")
+        if url in urls:
+            raise Invalid(f"entry {k}, {show(entry)}, is listed twice")
+        urls.append(url)
+    return urls
+
+
+def _device_url(entry: Any) -> bool:
+    if not isinstance(entry, str) or not entry.isprintable() or not DEVICE_URL.fullmatch(entry):
+        return False
+    try:
+        parts = urlsplit(entry)
+        return bool(parts.hostname) and parts.port != 0  # port raises on a bad one
+    except ValueError:
+        return False
 
 
 HOST_NAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}\.?)*")

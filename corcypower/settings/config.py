@@ -12,6 +12,7 @@ import difflib
 import math
 import os
 import re
+import socket
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,6 +158,12 @@ class Config:
 
     def chip_selects(self) -> list[int]:
         return sorted({c.cs for c in self.channels})
+
+    @property
+    def device_name(self) -> str:
+        """This device's name: [export.mysql] point, else the host name (the state API says it,
+        and the house view shows it)."""
+        return self["export.mysql.point"] or socket.gethostname()
 
     @property
     def grid_channels(self) -> tuple[str, ...]:

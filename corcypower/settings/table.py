@@ -12,6 +12,8 @@ from corcypower.settings.checks import (
     boolean,
     choice,
     circuit_table,
+    device_urls,
+    fuse_rating,
     host_names,
     http_url,
     int_list,
@@ -83,6 +85,12 @@ SETTINGS: list[Setting] = [
         230.0,
         "Nominal mains volts: used for current channels with no voltage channel (120 in North America).",
         number(*VOLTS),
+    ),
+    Setting(
+        "mains.fuse_amps",
+        0,
+        "Rating of the main fuse or breaker on each phase, in amps (e.g. 25, 63; 100 or 200 for a North American service): the dashboard's phase balance shows each phase's current against it. 0: not set.",
+        fuse_rating,
     ),
     Setting(
         "store.path",
@@ -275,6 +283,18 @@ SETTINGS: list[Setting] = [
         None,
         "Time zone of the page's clocks and axes, e.g. \"Europe/Paris\". Default: the machine's (TZ, else /etc/localtime), with daylight saving.",
         time_zone,
+    ),
+    Setting(
+        "dashboard.devices",
+        [],
+        'Other CorcyPower devices of the house, by their state API, e.g. ["http://garage-pi:8070"] (http only, at most 16): the house view shows their channels live and their history (/api/v1/history), beside this device\'s. A device that does not answer is shown offline, never as 0 W. See docs/dashboard.md#the-house-view.',
+        device_urls,
+    ),
+    Setting(
+        "dashboard.central_mysql",
+        False,
+        "The house view's history read from the central database of [export.mysql] (read-only; a user with SELECT is enough), for every device exporting there, instead of from each device's history API.",
+        boolean,
     ),
     Setting(
         "tariff.price_per_kwh",

@@ -53,8 +53,8 @@ def series(db: Database, names: list[str] | None, start_ms: int, end_ms: int, po
 
 
 def _channels(db: Database, names: list[str] | None) -> list[sqlite3.Row]:
-    """The channels' rows (id, name, kind), in the order named (else in id order)."""
-    rows = db.query("SELECT id, name, kind FROM channel ORDER BY id")
+    """The channels' rows (id, name, kind, phase), in the order named (else in id order)."""
+    rows = db.query("SELECT id, name, kind, phase FROM channel ORDER BY id")
     if names is None:
         return rows
     by_name = {r["name"]: r for r in rows}
@@ -94,6 +94,7 @@ def _one(
     out = {
         "channel": channel["name"],
         "kind": channel["kind"],
+        "phase": channel["phase"],  # L1, L2, L3, leg1, leg2; None when not said
         "unit": "W" if current else "V",
         "level": level,
         "width_ms": None if level == RAW else LEVEL_BY_NAME[level].width_ms,

@@ -52,6 +52,18 @@ def context(browser, width: int, height: int = 844, scale: float | None = None):
     return ctx
 
 
+def new_tab(browser, width: int, url: str):
+    """A tab `width` CSS px wide at `url`: its console errors in page.errors, the canvases'
+    text recorded (CANVAS_TEXT)."""
+    page = context(browser, width).new_page()
+    page.errors = []
+    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.add_init_script(CANVAS_TEXT)
+    page.goto(url)
+    return page
+
+
 def require_browser():
     """Playwright and Chromium, or a skip (a failure under CI=true)."""
     try:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import tomlkit
@@ -90,3 +92,30 @@ class Process:
 def corcypower(*args: str, cwd: Path | None = None) -> Process:
     """`corcypower ARGS`, as a user runs it."""
     return Process([sys.executable, "-m", "corcypower", *args], cwd=cwd)
+
+
+@contextmanager
+def page_stack(config: Path, port: int, channels: int) -> Iterator[dict]:
+    """`corcypower run` and `corcypower dashboard` on `config` (in its folder), and a headless
+    Chromium: {"browser", "url", "daemon", "dashboard"}, all stopped afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.dashboard.browser import launch
+
+    daemon = corcypower("run", "--config", str(config), cwd=config.parent)
+    dashboard = corcypower("dashboard", "--config", str(config), cwd=config.parent)
+    try:
+        url = dashboard.wait_for(r"CorcyPower dashboard: (http://\S+)").group(1)
+        assert url == f"http://localhost:{port}/"
+        daemon.wait_for(f"sampling {channels} channels")
+        with sync_playwright() as playwright:
+            browser = launch(playwright)
+            try:
+                yield {"browser": browser, "url": url, "daemon": daemon, "dashboard": dashboard}
+            finally:
+                browser.close()
+    finally:
+        try:
+            daemon.stop()
+        finally:
+            dashboard.stop()

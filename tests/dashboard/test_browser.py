@@ -15,18 +15,16 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.dashboard.browser import (
-    CANVAS_TEXT,
     DESKTOP_WIDTH,
     DRAWN,
     LAYOUT,
     LIVE_TS,
     PHONE_WIDTHS,
-    context,
-    launch,
+    new_tab,
     require_browser,
 )
 from tests.dashboard.helpers import simulated_db, store_alerts
-from tests.dashboard.processes import corcypower, write_config
+from tests.dashboard.processes import page_stack, write_config
 
 HOUR = 3_600_000
 DAY_MS = 24 * HOUR
@@ -59,8 +57,6 @@ RECT = """(name) => { const r = Bokeh.index.find_one(Bokeh.documents[0].get_mode
 def stack(tmp_path_factory):
     """Two days of history, then `corcypower run` and `corcypower dashboard` as processes."""
     require_browser()
-    from playwright.sync_api import sync_playwright
-
     tmp = tmp_path_factory.mktemp("e2e")
     # 2 kHz, not the default 8: the page needs batches, not accuracy, and a daemon that
     # stays on time on a build machine shared with other work
@@ -68,37 +64,13 @@ def stack(tmp_path_factory):
     now = int(time.time() * 1000)
     simulated_db(tmp / "power.db", hours=48, end_ms=now - 1000)
     alerts = store_alerts(tmp / "power.db", now)
-    daemon = corcypower("run", "--config", str(config), cwd=tmp)
-    dashboard = corcypower("dashboard", "--config", str(config), cwd=tmp)
-    url = dashboard.wait_for(r"CorcyPower dashboard: (http://\S+)").group(1)
-    assert url == f"http://localhost:{port}/"
-    daemon.wait_for("sampling 3 channels")
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        try:
-            yield {
-                "browser": browser,
-                "url": url,
-                "daemon": daemon,
-                "dashboard": dashboard,
-                "alerts": alerts,
-            }
-        finally:
-            browser.close()
-            try:
-                daemon.stop()
-            finally:
-                dashboard.stop()
+    with page_stack(config, port, channels=3) as stack:
+        yield stack | {"alerts": alerts}
 
 
 def open_page(stack, width: int):
     """A new tab of the dashboard `width` CSS px wide, once everything on it is drawn."""
-    page = context(stack["browser"], width).new_page()
-    page.errors = []
-    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.add_init_script(CANVAS_TEXT)
-    page.goto(stack["url"])
+    page = new_tab(stack["browser"], width, stack["url"])
     page.wait_for_function(DRAWN)
     page.evaluate(PAINTED)
     return page

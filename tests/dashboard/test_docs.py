@@ -31,7 +31,9 @@ def test_every_setting_of_the_live_path_is_in_the_table_with_its_default():
         if s.default is None or s.default == []:
             continue
         shown = cell.strip().strip("`")
-        if isinstance(s.default, str):
+        if isinstance(s.default, bool):
+            assert shown == str(s.default).lower(), s.name
+        elif isinstance(s.default, str):
             assert shown == f'"{s.default}"', s.name
         else:
             assert float(shown) == s.default, s.name

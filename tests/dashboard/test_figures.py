@@ -78,3 +78,21 @@ def test_the_circuits_are_stacked_with_untracked_last():
     use = all_figures()[2]
     legend = use.above[-1]
     assert [item.label.value for item in legend.items] == ["fridge", "kettle", "oven", "untracked"]
+
+
+@pytest.mark.parametrize(
+    ("labels", "columns"),
+    [
+        (["main", "solar"], 2),
+        (["l1", "l2", "l3", "heat_pump", "total"], 4),  # examples/three-phase.toml's live plot
+        (["main", "solar", "fridge", "kettle", "oven", "washer", "lighting"], 3),
+        (["a_rather_long_channel_name", "another_long_channel_name"], 1),
+    ],
+)
+def test_a_legend_row_holds_what_fits_beside_a_phones_y_axis(labels, columns):
+    assert figures.legend_columns(labels) == columns
+    widths = [
+        figures.LEGEND_ITEM_PX + figures.LEGEND_CHAR_PX * max(map(len, labels[c::columns]))
+        for c in range(columns)
+    ]
+    assert columns == 1 or sum(widths) <= figures.LEGEND_ROW_PX

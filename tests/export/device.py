@@ -60,8 +60,11 @@ class Device:
         with Database(self.db_path) as db:
             self.ids = register_channels(db, self.config.channels, "emulated", START_MS)
 
-    def config_file(self, host, port, database, password=PASSWORD, mode=0o600) -> Path:
-        """A config.toml for the CLI and `corcypower run`, the password in a file beside it."""
+    def config_file(self, host, port, database, password=PASSWORD, mode=0o600, timeout=1) -> Path:
+        """A config.toml for the CLI and `corcypower run`, the password in a file beside it.
+
+        Timeouts are short (a silent server is found quickly); a test whose statements take
+        the server a while on a loaded machine (ALTER TABLE ... PARTITION) passes more."""
         pw = self.db_path.parent / "mysql-password"
         pw.write_text(password + "\n")
         pw.chmod(0o600)
@@ -86,9 +89,9 @@ user = "{USER}"
 password_file = "mysql-password"
 point = "garage"
 interval_seconds = 1
-connect_timeout_seconds = 1
-read_timeout_seconds = 1
-write_timeout_seconds = 1
+connect_timeout_seconds = {timeout}
+read_timeout_seconds = {timeout}
+write_timeout_seconds = {timeout}
 
 {channels}"""
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -204,3 +205,67 @@ def test_a_wrong_password_is_a_clear_error(mariadb, database):
     with Reader(settings_for(mariadb, database, password="wrong")) as reader:
         with pytest.raises(ExportError, match="access denied: check"):
             reader.channels()
+
+
+def varying(point, channel, start_ms, end_ms, phase):
+    """Minutes whose power changes every minute, drawn and sent by turns (exact in binary)."""
+    rows = []
+    for ts in range(start_ms, end_ms, MIN):
+        watts = round(900 * math.sin(ts / 3_700_000 + phase)) + 0.25
+        wh = abs(watts) / 60
+        rows.append(MinuteRow(ts, channel, wh if watts > 0 else 0.0, wh if watts < 0 else 0.0,
+                              watts - 5, watts + 5, watts, 120, 60_000))  # fmt: skip
+    return channel_records(point, rows)
+
+
+def minute_sums(mariadb, database, zone) -> dict[tuple[str, str, str], float]:
+    """(local day, point, "import"|"export"): Wh of ChannelMinute's rows, added up here."""
+    sums: dict[tuple[str, str, str], float] = {}
+    for ts, point, imported, exported in mariadb.query(
+        database, "SELECT TimeStamp, Point, ImportWh, ExportWh FROM ChannelMinute"
+    ):
+        day = ts.replace(tzinfo=UTC).astimezone(zone).date().isoformat()
+        for way, wh in (("import", imported), ("export", exported)):
+            sums[day, point, way] = sums.get((day, point, way), 0.0) + wh
+    return sums
+
+
+def by_day_and_point(df) -> dict[tuple[str, str, str], float]:
+    """A frame's import_wh and export_wh per (day, point), its channels added up."""
+    added = df.groupby(["day", "point"])[["import_wh", "export_wh"]].sum()
+    return {
+        (day, point, way): row[f"{way}_wh"]
+        for (day, point), row in added.iterrows()
+        for way in ("import", "export")
+    }
+
+
+def test_each_devices_days_are_the_sums_of_its_minutes(mariadb, database, central, reader):
+    """Across Brussels' 23-hour day, for a device with a hole of a day and a half (its day
+    without data is absent, never 0), from ChannelDay and from sums of hours and quarters."""
+    brussels = ZoneInfo("Europe/Brussels")
+    start = local_midnight_ms(date(2026, 3, 28), brussels)
+    end = local_midnight_ms(date(2026, 3, 31), brussels)
+    for k, channel in enumerate(["main", "heatpump", "solar"]):
+        central.write(varying("house", channel, start, end, k))
+    hole = (ms("2026-03-28 13:00"), local_midnight_ms(date(2026, 3, 30), brussels) + 3 * HOUR)
+    central.write(varying("garage", "main", start, hole[0], 4))
+    central.write(varying("garage", "main", hole[1], end, 4))
+    for db_zone, asked in [("Europe/Brussels", "Europe/Brussels"), ("UTC", "Europe/Brussels"),
+                           ("Europe/Brussels", "Asia/Kolkata")]:  # fmt: skip
+        central.init(ZoneInfo(db_zone))  # ChannelDay counts db_zone's days
+        expected = minute_sums(mariadb, database, ZoneInfo(asked))
+        df = reader.point_energy(None, days=5, end_ms=end + 5 * HOUR, tz=asked)
+        assert by_day_and_point(df) == pytest.approx(expected, rel=1e-12), (db_zone, asked)
+        assert df["day"].tolist() == sorted(df["day"]) and 2 * len(df) == len(expected)
+        if asked == "Europe/Brussels":
+            assert ("2026-03-29", "garage", "import") not in expected and len(df) == 5
+        channels = reader.daily_energy(None, days=5, end_ms=end + 5 * HOUR, tz=asked)
+        assert by_day_and_point(channels) == pytest.approx(expected, rel=1e-12)
+        top = reader.top_points(date(2026, 3, 29), tz=asked, n=10)
+        day = df[df["day"] == "2026-03-29"].sort_values("import_wh", ascending=False)
+        assert top["point"].tolist() == day["point"].tolist()
+    garage = reader.point_energy(["garage"], days=5, end_ms=end, tz="Europe/Brussels")
+    assert garage["day"].tolist() == ["2026-03-28", "2026-03-30"]
+    assert set(garage["point"]) == {"garage"}
+    assert reader.point_energy([], days=5, end_ms=end).empty

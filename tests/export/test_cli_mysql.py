@@ -85,7 +85,7 @@ def test_init_sets_the_time_zone_of_the_days(device, mariadb, database):
 
 
 def test_partition_splits_the_minutes_by_month_once(device, mariadb, database):
-    config = device.config_file(mariadb.host, mariadb.port, database)
+    config = device.config_file(mariadb.host, mariadb.port, database, timeout=120)
     run("init", "--config", config)
     run("export-now", "--config", config)
     first = run("partition", "--config", config, "--keep-months", "13")

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from corcypower.errors import ExportError
+from corcypower.export import schema
 from corcypower.export.mysql import Central
 from corcypower.export.schema import statements
 from corcypower.export.tables import MinuteRow, channel_records
@@ -223,3 +224,30 @@ def test_init_without_the_right_to_create_triggers_says_what_to_grant(mariadb, d
     mariadb.query(database, f"GRANT SELECT, INSERT, UPDATE, CREATE, ALTER ON `{database}`.* TO 'plain'@'%%'")  # fmt: skip
     with pytest.raises(ExportError, match=r"TRIGGER command denied.*`corcypower mysql init` and `partition` need more: run them as an administrator \(--user\)"):  # fmt: skip
         init(mariadb, database, user="plain", password="pw")
+
+
+def test_init_replaces_an_older_corcypowers_triggers_and_days_still_follow_the_zone(mariadb, database):  # fmt: skip
+    """The older triggers looked the zone's offset up for every minute; these keep it per
+    session. Either way a batch across the change to summer time counts each local day whole."""
+    init(mariadb, database)
+    for older in schema.triggers(cache_offset=False).values():
+        mariadb.query(database, older.replace("CREATE", "CREATE OR REPLACE", 1), None)
+    assert init(mariadb, database) == [
+        *CREATED,
+        "CREATE OR REPLACE TRIGGER ChannelMinuteSummariesInsert: the zone's offset kept per session",
+        "CREATE OR REPLACE TRIGGER ChannelMinuteSummariesUpdate: the zone's offset kept per session",
+    ]
+    assert init(mariadb, database) == CREATED
+    brussels = ZoneInfo("Europe/Brussels")
+    init(mariadb, database, zone=brussels)
+    central = Central(settings_for(mariadb, database, read_timeout=60.0, write_timeout=60.0))
+    start = int(datetime(2026, 3, 28, tzinfo=brussels).timestamp() * 1000)
+    hours = [24, 23, 24]  # 2026-03-29 lasts 23 hours in Brussels
+    minutes = [r for k in range(sum(hours) * 60) for r in minute((start - TS) // MIN + k, 600.0)]
+    assert central.write(minutes) == []  # one batch, one session: the offset changes within it
+    assert central.write(minutes[:120]) == []  # sent again: an update each, nothing added
+    central.close()
+    days = mariadb.query(database, "SELECT Day, ImportWh FROM ChannelDay ORDER BY Day")
+    assert [(d, round(i, 6)) for d, i in days] == [
+        (date(2026, 3, 28 + k), 600.0 * h) for k, h in enumerate(hours)
+    ]

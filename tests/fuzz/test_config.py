@@ -156,3 +156,28 @@ def test_a_real_config_with_bytes_changed_loads_or_fails_cleanly(tmp_path, edits
 @given(text=st.text(max_size=300))
 def test_any_text_loads_or_fails_cleanly(tmp_path, text):
     load_cleanly(tmp_path / FILE, text)
+
+
+@fuzz
+@given(
+    value=st.one_of(
+        NUMBERS,
+        st.floats(-10.0, 7000.0),
+        st.sampled_from([0, 0.0, -0.0, 1, 6300, True, "63", "", [63]]),
+        st.text(st.characters(max_codepoint=0xFFFF, exclude_categories=("Cs",)), max_size=8),
+        st.lists(NUMBERS, max_size=2),
+    )
+)
+@example(value=5e-324)  # a share of it would overflow to infinity
+@example(value=6300.000001)
+def test_the_main_fuse_rating_is_0_or_amps_in_range_or_a_one_line_error(tmp_path, value):
+    path = tmp_path / FILE
+    path.write_text(f"[mains]\nfuse_amps = {toml_value(value)}\n")
+    try:
+        amps = config_settings.load(path)["mains.fuse_amps"]
+    except ConfigError as exc:
+        shown = f"{path}: [mains] fuse_amps = {config_settings.checks.show(value)}: "
+        assert str(exc) == shown + "expected 0 (not set) or amps from 1 to 6300"
+        return
+    assert amps == 0 or 1 <= amps <= 6300
+    assert isinstance(amps, float) and amps == value

@@ -176,6 +176,36 @@ def test_an_answer_is_cut_to_the_bucket_cap_by_reading_a_coarser_level(api, monk
     assert sum(len(s["ts"]) for s in doc["series"]) <= 1000
 
 
+def test_each_series_carries_its_channels_phase_or_null(tmp_path):
+    """A three-phase house's channels: L1's and L2's CTs, L1's voltage, a sub-circuit without."""
+    three = {
+        "channels": [
+            {"name": "l1_v", "adc_channel": 0, "kind": "voltage", "scale": 0.25, "phase": "L1"},
+            {"name": "l1", "adc_channel": 1, "kind": "current", "scale": 0.02, "phase": "L1"},
+            {"name": "l2", "adc_channel": 2, "kind": "current", "scale": 0.02, "phase": "L2",
+             "voltage_shift_deg": 120},
+            {"name": "oven", "adc_channel": 3, "kind": "current", "scale": 0.02},
+        ]
+    }  # fmt: skip
+    with Database(tmp_path / "power.db") as db:
+        ids = register_channels(db, from_dict(three).channels, "mcp3208", T0)
+        with db.atomic() as conn:
+            for cid in ids.values():
+                rows = current_rows(tiled(T0, 60), 100.0 * cid, channel_id=cid)
+                write_rows(conn, rows, T0, Retention(None))
+    answer = json.loads(HistoryReader(tmp_path / "power.db")(None, T0, T0 + 60_000, 10))
+    assert [(s["channel"], s["phase"]) for s in answer["series"]] == [
+        ("l1_v", "L1"), ("l1", "L1"), ("l2", "L2"), ("oven", None)
+    ]  # fmt: skip
+    asked = json.loads(HistoryReader(tmp_path / "power.db")(["oven", "l2"], T0, T0 + 60_000, 10))
+    assert [(s["channel"], s["phase"]) for s in asked["series"]] == [("oven", None), ("l2", "L2")]
+
+
+def test_a_channel_without_a_phase_says_null_over_http(api):
+    status, doc = history(api, "channel=main")
+    assert status == 200 and doc["series"][0]["phase"] is None
+
+
 @pytest.mark.parametrize(
     ("query", "words"),
     [

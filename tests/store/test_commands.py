@@ -60,6 +60,30 @@ def test_export_to_stdout_and_to_a_file(simulated, tmp_path):
     assert out.read_text().startswith("ts,time,channel,level,unit,mean,min,max")
 
 
+def test_export_phases_adds_a_total_row_per_phase_and_the_house(emulated_config, tmp_path):
+    channels = "".join(
+        f'[[channels]]\nname = "{name}"\nadc_channel = {a}\nkind = "{kind}"\nscale = 0.02\n'
+        f'phase = "{phase}"\n\n'
+        for name, a, kind, phase in [("v", 0, "voltage", "L1"), ("l1", 1, "current", "L1"),
+                                     ("l2", 2, "current", "L2")]
+    )  # fmt: skip
+    config = emulated_config(channels=channels)
+    assert run("simulate", "--config", config, "--days", 0.01).exit_code == 0
+    args = ("export", "--config", config, "--start", "-1h", "--resolution", "15m")
+    result = run(*args, "--channels", "l2", "--phases")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    first = [r["channel"] for r in rows if r["ts"] == rows[0]["ts"]]
+    assert first == ["l2", "phase:L1", "phase:L2", "house"]
+    by = {r["channel"]: float(r["mean"]) for r in rows if r["ts"] == rows[0]["ts"]}
+    assert by["house"] == pytest.approx(by["phase:L1"] + by["phase:L2"])
+    assert by["phase:L2"] == by["l2"]
+    bad = run(*args, "--phases", "--energy", "day")
+    assert bad.exit_code == 2 and "--phases adds rows to the power history: drop --energy" in (
+        bad.output
+    )
+
+
 def test_export_errors_name_the_option(simulated):
     config, _, _ = simulated
     bad = run("export", "--config", config, "--start", "last tuesday")

@@ -1,0 +1,84 @@
+"""The house section, built as a tab would be, following a real state API (a ring we feed)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from corcypower.clock import FakeClock
+from corcypower.dashboard.devices import DeviceStatus
+from corcypower.dashboard.sections.house import house_html
+from corcypower.live.api import StateAPI
+from corcypower.live.ring import Ring
+from tests.dashboard.helpers import batch, build_page, until
+from tests.live.helpers import config, stats
+
+PARIS = __import__("zoneinfo").ZoneInfo("Europe/Paris")
+
+
+@pytest.fixture
+def garage():
+    ring = Ring(600, 0.5)
+    api = StateAPI(ring, config(export={"mysql": {"point": "garage"}}), FakeClock()).start()
+    ring.add(int(time.time() * 1000), 500, stats(watts=321.0))
+    yield ring, api
+    api.close()
+
+
+def test_without_devices_or_the_central_database_there_is_no_house_section(tmp_path):
+    page = build_page(tmp_path / "power.db")
+    assert "house_section" not in [s.name for s in page.sections]
+
+
+def test_every_device_live_and_the_total_partial_while_one_is_offline(tmp_path, garage):
+    _, api = garage
+    now = int(time.time() * 1000)
+    devices = {"devices": [api.url, "http://127.0.0.1:9"], "stale_seconds": 3600.0}
+    page = build_page(tmp_path / "power.db", [batch(now)], dashboard=devices)
+    try:
+        section = page.section("house_section")
+        remote, dead = section.house.remotes
+        assert until(lambda: remote.latest() is not None and dead.error is not None, 30)
+        section.tick(0.0)
+        assert section.parts.data["html"] == [section.html]
+        html = section.html
+        assert 'data-device="garage" data-online="true"' in html and ">321 W<" in html
+        assert 'data-channel="solar" data-w="-300.0"' in html  # this device's channels too
+        assert 'data-devices="2" data-of="3"' in html and "partial: 2 of 3 devices" in html
+        assert ">821 W<" in html  # 500 W here (its grid: main) and the garage's 321 W
+        # the history: this device's and the garage's APIs hold no power.db: a line each saying so
+        assert "no history" in section.note.text
+        section.ranges.active = 2
+        assert section.plot.title.text == "Each device, the last month"
+        assert section.plot.x_range.end - section.plot.x_range.start == 30 * 86_400_000
+    finally:
+        page.app.stop()
+
+
+def status(name, online, total_w=None, channels=(), since=None, why=""):
+    return DeviceStatus(name, f"http://{name}:8070", online, channels, total_w, since, why)
+
+
+def test_an_offline_device_shows_no_number_and_says_since_when_and_why():
+    html = house_html(
+        [
+            status("panel", True, 1200.0, (("main", 1200.0),)),
+            status("garage<", False, since=1_767_225_600_000, why="Connection refused"),
+        ],
+        PARIS,
+    )
+    offline = html[html.index('data-device="garage&lt;"') :]
+    assert ">offline<" in offline and "since 01 Jan 01:00:00 · Connection refused" in offline
+    assert " W<" not in offline and "0 W" not in offline
+    assert "partial: 1 of 2 devices" in html and ">1200 W<" in html
+
+
+def test_a_device_with_an_unknown_channel_makes_the_total_partial_not_smaller():
+    html = house_html(
+        [status("a", True, 100.0, (("main", 100.0),)), status("b", True, None, (("main", None),))],
+        PARIS,
+    )
+    assert "partial: 1 of 2 devices" in html and ">100 W<" in html
+    complete = house_html([status("a", True, 100.0), status("b", True, 50.0)], PARIS)
+    assert ">3 of 3" not in complete and ">2 of 2 devices<" in complete and ">150 W<" in complete
