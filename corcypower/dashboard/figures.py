@@ -14,10 +14,12 @@ import math
 
 from bokeh.models import (
     BasicTickFormatter,
+    CDSView,
     ColumnDataSource,
     DataRange1d,
     DatetimeTickFormatter,
     HoverTool,
+    IndexFilter,
     Legend,
     LegendItem,
     NoOverlap,
@@ -217,7 +219,8 @@ def needle(watts: float, max_w: float) -> dict[str, list]:
 
 
 def gauge_figure(view: View, source: ColumnDataSource):
-    """The original CorcyPower gauge, signed: export on the left, import on the right."""
+    """The original CorcyPower gauge, signed: export on the left, import on the right; its
+    needle (x1, y1) and label from the first row of `source`."""
     fig = figure(
         width=260,
         height=170,
@@ -242,7 +245,10 @@ def gauge_figure(view: View, source: ColumnDataSource):
         text_align="center",
         text_font_size=TEXT_PX,
     )
-    fig.segment(0, 0, "x1", "y1", source=source, line_width=4, line_color="black")
+    first = CDSView(filter=IndexFilter([0]))  # the needle is the source's first row
+    fig.segment(0, 0, "x1", "y1", source=source, view=first, line_width=4, line_color="black")
     fig.scatter([0], [0], size=10, color="black")
-    fig.text(0, -0.3, text="label", source=source, text_align="center", text_font_size="15px")
+    fig.text(
+        0, -0.3, text="label", source=source, view=first, text_align="center", text_font_size="15px"
+    )
     return fig

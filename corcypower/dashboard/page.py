@@ -83,18 +83,20 @@ class Page:
         doc.add_root(self.root)
         doc.add_root(self.saved)
         whole = doc.session_context is None  # a document built without a server
+        self.completed = False
         if whole or app.unused_bundles is None:
             self._build_the_rest()
             models = {m for part in self.parts for m in part.references()}
             app.unused_bundles = template.unused_bundles(doc, models)
         touch.for_fingers(doc, self.root)
-        template.apply(doc, app.unused_bundles)
 
         self.subscriber = self._from_poller
         self.on_batches(app.poller.subscribe(self.subscriber))
         doc.on_session_destroyed(lambda context: app.poller.unsubscribe(self.subscriber))
         doc.add_periodic_callback(self.tick, TICK_MS)
         self.tick()
+        template.apply(doc, app.unused_bundles, self.first_paint(title.text))
+        doc.js_on_event("document_ready", CustomJS(code=template.DROP_FIRST_PAINT))
         self.sections[0].start()
         self.complete = False
         if whole:
@@ -107,7 +109,18 @@ class Page:
         return column(section.layout(), name=section.name, sizing_mode="stretch_width")
 
     def _build_the_rest(self) -> None:
+        if not self.completed:  # the first section's models it left out, first
+            self.completed = True
+            self.sections[0].complete()
         self.parts += [self._part(s) for s in self.sections[len(self.parts) :]]
+
+    def first_paint(self, title: str) -> str:
+        """The title and what the sections built show now, as the page's HTML (the server's
+        first paint, before BokehJS); nothing if no section has anything to show yet."""
+        shown = [html for s in self.built if (html := s.first_paint())]
+        if not shown:
+            return ""
+        return "".join(f'<div class="bk-clearfix">{html}</div>' for html in [title, *shown])
 
     @property
     def built(self) -> list[Section]:

@@ -37,6 +37,18 @@ class Section:
     def start(self) -> None:
         """Once every section is in the document: first queries, periodic callbacks."""
 
+    def first_paint(self) -> str | None:
+        """Optional, for the first section: what it shows now as plain HTML (the Divs' own
+        classes, cards.STYLE applies), put in the page's HTML by the server, so the browser
+        shows it before BokehJS has loaded; removed once BokehJS has drawn the document.
+        None: nothing."""
+        return None
+
+    def complete(self) -> None:
+        """Optional, for the first section: once the browser has drawn it, add the models
+        layout() left out to be drawn sooner (its plots, say). Called once, before start()
+        of the sections after it."""
+
     def prepare(self, batches: list[dict]) -> Any:
         """What new batches change in this section, made once for every tab (no Bokeh models
         of this tab here: the result is shared). None: nothing to show."""

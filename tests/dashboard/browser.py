@@ -80,7 +80,8 @@ MODEL = "(name) => Bokeh.documents[0].get_model_by_name(name)"
 DRAWN = """() => { if (!window.Bokeh || !Bokeh.documents.length) return false;
   const d = Bokeh.documents[0]; const text = (n) => (d.get_model_by_name(n) || {text: ""}).text;
   const views = [...d.roots()].map(r => Bokeh.index.find_one(r)).filter(v => v != null);
-  return d.is_idle && d.get_model_by_name('live').data.ts.length > 0
+  const live = d.get_model_by_name('live');  // arrives with the live plot, after the numbers
+  return d.is_idle && live != null && live.data.ts.length > 0
     && text('history_note').includes('points') && text('energy_summary').includes('measured')
     && /firing|cannot be read/.test(text('alerts'))
     && views.every(v => v.has_finished()) }"""

@@ -39,6 +39,20 @@ def test_the_page_is_its_sections_top_to_bottom(page):
     assert page.doc.title.startswith("CorcyPower · ")
 
 
+def test_the_browser_gets_the_cards_first_and_the_rest_once_it_has_drawn_them(db_path):
+    first = build_page(db_path, [batch(NOW)])  # the server's first page learns the bundles
+    doc = Document()
+    doc._session_context = lambda: "a session"  # as under a server: the page comes in parts
+    page = make_document(doc, first.app)
+    later = {"gauge", "live_plot", "alerts", "history_plot", "health"}
+    names = {m.name for m in doc.models}
+    assert "numbers" in names and not later & names
+    page.add_the_rest()  # the browser said it has drawn the cards (DocumentReady)
+    assert later <= {m.name for m in doc.models}
+    top, plot = page.section("live_section").layout_box.children
+    assert [c.name for c in top.children] == ["numbers", "gauge"] and plot.name == "live_plot"
+
+
 def test_a_new_section_is_a_class_in_the_list(db_path):
     class Note(Section):
         name = "note_section"
@@ -63,6 +77,7 @@ def test_a_new_section_is_a_class_in_the_list(db_path):
 
 def test_the_banner_appears_when_no_data_arrives(page):
     poller = page.app.poller
+    poller.last_arrival = time.monotonic()  # however long the page took to build
     page.tick()
     assert not page.banner.visible
     poller.last_arrival = time.monotonic() - 12

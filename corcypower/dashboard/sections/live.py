@@ -4,6 +4,10 @@ The numbers change with every batch. Replacing a Div's text makes Bokeh lay the 
 out again (every plot with it), twice a second: too much for a phone. So the Div is written
 once, and each batch sends its cards in parts (source `numbers_parts`) that the browser puts
 in place (NUMBERS_JS); the Div's text is written again only when the cards themselves change.
+
+The numbers come first: the page's HTML carries them as the server has them (first_paint),
+and BokehJS first draws the cards alone; the gauge and the plot join them once the browser
+has drawn those (complete), so a phone shows live numbers before it has built any plot.
 """
 
 from __future__ import annotations
@@ -42,7 +46,15 @@ class LiveUpdate:
     columns: dict[str, list]
     readings: list[Reading]
     status: str
-    gauge: dict[str, list]
+    needle: dict[str, list]  # the gauge's needle and label (one row)
+    parts: dict[str, list]  # the cards' HTML and the needle (with_needle)
+
+
+def with_needle(parts: dict[str, list], needle: dict[str, list]) -> dict[str, list]:
+    """The cards' parts and the gauge's needle as one source's columns: the needle in the first
+    row (the gauge draws that row alone), the other rows empty."""
+    rows = len(parts["part"])
+    return parts | {key: value + [None] * (rows - 1) for key, value in needle.items()}
 
 
 class LiveSection(Section):
@@ -52,21 +64,39 @@ class LiveSection(Section):
         page, view = self.page, self.page.view
         self.rollover = math.ceil(view.live_ms / page.app.batch_ms) + 4
         self.live = ColumnDataSource(data.live_columns(view, [], page.tz), name="live")
-        self.gauge = ColumnDataSource(
-            figures.needle(0.0, view.gauge_max_w) | {"label": ["–"]}, name="gauge_needle"
-        )
+        self.needle = figures.needle(0.0, view.gauge_max_w) | {"label": ["–"]}
         self.readings: list[Reading] = []
         self.when = ""  # when the last batch was, as the status line says it
+        self.shown = ("", False)  # the status line and staleness the cards show
         # at least 300 px: on a phone the gauge wraps below the numbers instead of squeezing them
         self.numbers = page.div("numbers", cards.numbers_html([]), styles={"flex": "1 1 300px"})
-        self.parts = ColumnDataSource(cards.numbers_parts([]), name="numbers_parts")
+        # the cards' parts and the gauge's needle in one source: one message per batch and tab
+        self.parts = ColumnDataSource(
+            with_needle(cards.numbers_parts([]), self.needle), name="numbers_parts"
+        )
         code = CustomJS(args={"div": self.numbers, "source": self.parts}, code=NUMBERS_JS)
         self.parts.js_on_change("data", code)
         page.doc.add_root(self.parts)  # drawn by no glyph: a root, so the browser has it
         self.plot = figures.live_figure(view, self.live)
-        gauge = figures.gauge_figure(view, self.gauge)
-        top = row(self.numbers, gauge, sizing_mode="stretch_width", styles={"flex-wrap": "wrap"})
-        return column(top, self.plot, sizing_mode="stretch_width")
+        self.gauge_plot = figures.gauge_figure(view, self.parts)
+        # the numbers alone at first (complete() adds the gauge beside them, the plot below)
+        self.top = row(self.numbers, sizing_mode="stretch_width", styles={"flex-wrap": "wrap"})
+        self.layout_box = column(self.top, sizing_mode="stretch_width")
+        return self.layout_box
+
+    def complete(self) -> None:
+        self.top.children = [self.numbers, self.gauge_plot]
+        self.layout_box.children = [self.top, self.plot]
+
+    def first_paint(self) -> str | None:
+        """The cards as the Div shows them now (greyed if stale), the total's number marked
+        for the browser's Element Timing (the benchmark's first live number)."""
+        if not self.readings:
+            return None
+        html = cards.numbers_html(self.readings, *self.shown)
+        return html.replace(
+            '<div class="big">', '<div class="big" elementtiming="first-number">', 1
+        )
 
     def prepare(self, batches: list[dict]) -> LiveUpdate:
         """What the newest of `batches` changes on a page."""
@@ -75,24 +105,33 @@ class LiveSection(Section):
         readings = data.readings(page.view, latest)
         total = readings[0].watts
         label = f"{cards.watts_text(total)} {cards.direction(total)}".strip()
+        status = f"last batch {data.clock_text(latest['ts'], page.tz)}"
+        needle = figures.needle(total, page.view.gauge_max_w) | {"label": [label]}
         return LiveUpdate(
             data.live_columns(page.view, batches, page.tz),
             readings,
-            f"last batch {data.clock_text(latest['ts'], page.tz)}",
-            figures.needle(total, page.view.gauge_max_w) | {"label": [label]},
+            status,
+            needle,
+            with_needle(cards.numbers_parts(readings, status), needle),
         )
 
     def show(self, update: LiveUpdate) -> None:
         self.live.stream(update.columns, rollover=self.rollover)
         self.when = update.status
-        self.draw_numbers(update.readings, update.status)
-        self.gauge.data = update.gauge
+        self.needle = update.needle
+        self.draw_numbers(update.readings, update.status, parts=update.parts)
 
-    def draw_numbers(self, readings: list[Reading], status: str, stale: bool = False) -> None:
+    def draw_numbers(
+        self, readings: list[Reading], status: str, stale: bool = False, parts: dict | None = None
+    ) -> None:
+        """The cards and the needle; `parts`: the same made once for every tab (prepare)."""
         if len(readings) != len(self.readings):  # other cards: the Div's text, drawn anew
             self.numbers.text = cards.numbers_html(readings, status, stale)
-        self.parts.data = cards.numbers_parts(readings, status, stale)
+        if parts is None:
+            parts = with_needle(cards.numbers_parts(readings, status, stale), self.needle)
+        self.parts.data = dict(parts)
         self.readings = readings
+        self.shown = (status, stale)
 
     def tick(self, seconds_since_data: float | None) -> None:
         """Numbers that stopped changing are greyed, with how old they are."""
