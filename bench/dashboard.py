@@ -30,8 +30,8 @@ cpu: the dashboard process's CPU time (utime + stime from /proc) over --seconds 
     idle figure; the daemon's too, for scale, in the same run. Sessions are
     - bokeh (default): bokeh.client websockets in this process (BokehClients). The server
       does for one what it does for a tab: builds the page, subscribes it to the poller,
-      and sends it every batch as PATCH-DOC messages, which the client receives and applies
-      (the PATCH-DOC messages per second each are printed). Not measured: what a tab alone
+      and sends it every batch as PATCH-DOC messages, which the client reads and counts
+      without applying them (the PATCH-DOC messages per second each are printed). Not measured: what a tab alone
       makes the server do: the DocumentReady a browser sends (a client gets the rest of the
       page after REST_AFTER_MS instead) and the few changes a tab sends back (ranges, sizes).
       20 of them cost the client machine little, where 20 Chromium tabs do not finish
