@@ -61,7 +61,10 @@ def time_figure(name: str, title: str, height: int, y_label: str, x_range, min_y
         sizing_mode="stretch_width",
         x_axis_type="datetime",
         x_range=x_range,
-        y_range=DataRange1d(min_interval=min_y),  # no data, or little: a readable axis
+        # no data, or little: a readable axis. The browser fits it to the data and the
+        # server never reads it back: not syncable, or every tab would send the server its
+        # new bounds each time a stream moves them (a few PATCH-DOCs a second per tab)
+        y_range=DataRange1d(min_interval=min_y, syncable=False),
         tools=TOOLS,
         toolbar_location="above",
         name=name,
@@ -124,7 +127,10 @@ def legend_above(fig, items: list[tuple[str, list]], hide: bool = True) -> None:
 
 def live_figure(view: View, source: ColumnDataSource):
     """Power of each current channel (and the grid total) over the last live_minutes."""
-    x_range = DataRange1d(follow="end", follow_interval=view.live_ms, range_padding=0)
+    # follows the stream in the browser; like the y ranges, never sent back (not syncable)
+    x_range = DataRange1d(
+        follow="end", follow_interval=view.live_ms, range_padding=0, syncable=False
+    )
     title = f"Last {view.live_ms // 60_000} minutes"
     fig = time_figure("live_plot", title, 260, "W", x_range, min_y=100.0)
     items = []
