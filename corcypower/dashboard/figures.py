@@ -133,6 +133,9 @@ def live_figure(view: View, source: ColumnDataSource):
     )
     title = f"Last {view.live_ms // 60_000} minutes"
     fig = time_figure("live_plot", title, 260, "W", x_range, min_y=100.0)
+    # its HH:MM:SS labels are the widest: at 4 ticks a minute of data on a 360 px phone put
+    # them 50 px apart, 52 px wide (NoOverlap let them touch); 3 leave room at every span
+    fig.xaxis.ticker.desired_num_ticks = 3
     items = []
     for i, name in enumerate(view.currents):
         items.append(
