@@ -26,6 +26,7 @@ import tomlkit
 from tests.dashboard.browser import (
     DESKTOP_WIDTH,
     PHONE_WIDTHS,
+    drawn_when,
     launch,
     new_tab,
     require_browser,
@@ -45,13 +46,9 @@ DEVICES = (
 )
 MODEL = "(name) => Bokeh.documents[0].get_model_by_name(name)"
 # the page once the house view and the rest have been drawn
-DRAWN = """() => { if (!window.Bokeh || !Bokeh.documents.length) return false;
-  const d = Bokeh.documents[0]; const text = (n) => (d.get_model_by_name(n) || {text: ""}).text;
-  const views = [...d.roots()].map(r => Bokeh.index.find_one(r)).filter(v => v != null);
-  const live = d.get_model_by_name('live');  // arrives with the live plot, after the numbers
-  return d.is_idle && live != null && live.data.ts.length > 0
-    && text('house_note').includes('points') && text('history_note').includes('points')
-    && views.every(v => v.has_finished()) }"""
+DRAWN = drawn_when(
+    "text('house_note').includes('points') && text('history_note').includes('points')"
+)
 WHY_NOT_DRAWN = """() => { const d = Bokeh.documents[0]; if (d == null) return "no document";
   const text = (n) => (d.get_model_by_name(n) || {text: "(none)"}).text;
   const views = [...d.roots()].map(r => Bokeh.index.find_one(r)).filter(v => v != null);

@@ -76,15 +76,25 @@ def require_browser():
 # Reading the page's Bokeh document from the browser
 LIVE_TS = "() => { const s = Bokeh.documents[0].get_model_by_name('live'); return s.data.ts.length ? s.data.ts[s.data.ts.length - 1] : 0 }"
 MODEL = "(name) => Bokeh.documents[0].get_model_by_name(name)"
-# the page once everything has been drawn: numbers, the live plot, history, energy, alerts
-DRAWN = """() => { if (!window.Bokeh || !Bokeh.documents.length) return false;
-  const d = Bokeh.documents[0]; const text = (n) => (d.get_model_by_name(n) || {text: ""}).text;
+
+
+def drawn_when(sections: str) -> str:
+    """A predicate: the page idle and every view finished, the live plot's source holding
+    batches (it arrives after the numbers), and `sections` (JS, `text(name)` at hand) true."""
+    return f"""() => {{ if (!window.Bokeh || !Bokeh.documents.length) return false;
+  const d = Bokeh.documents[0]; const text = (n) => (d.get_model_by_name(n) || {{text: ""}}).text;
   const views = [...d.roots()].map(r => Bokeh.index.find_one(r)).filter(v => v != null);
-  const live = d.get_model_by_name('live');  // arrives with the live plot, after the numbers
+  const live = d.get_model_by_name('live');
   return d.is_idle && live != null && live.data.ts.length > 0
-    && text('history_note').includes('points') && text('energy_summary').includes('measured')
-    && /firing|cannot be read/.test(text('alerts'))
-    && views.every(v => v.has_finished()) }"""
+    && {sections}
+    && views.every(v => v.has_finished()) }}"""
+
+
+# the page once everything has been drawn: numbers, the live plot, history, energy, alerts
+DRAWN = drawn_when(
+    "text('history_note').includes('points') && text('energy_summary').includes('measured')"
+    " && /firing|cannot be read/.test(text('alerts'))"
+)
 
 # Everything the page draws on canvases, recorded as it is drawn: the text, its font and the
 # box it covers (CSS px, relative to its canvas), by canvas and frame (a frame begins when
