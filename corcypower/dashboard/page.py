@@ -28,6 +28,15 @@ from corcypower.dashboard.sections.house import HouseSection
 from corcypower.dashboard.sections.live import LiveSection
 from corcypower.dashboard.sections.phases import PhasesSection
 
+REDRAW_JS = """
+const view = Bokeh.index.find_one(div)
+if (view == null)
+  return
+const box = view.shadow_el.querySelector(selector)
+if (box != null)
+  box.outerHTML = source.data.html[0]
+"""
+
 # The page, top to bottom. A new section goes here (see section.py).
 SECTIONS: tuple[type[Section], ...] = (
     LiveSection,
@@ -149,6 +158,22 @@ class Page:
         # no side margins (the text has padding): a full-width Div with margins is wider than a phone
         kwargs = {"sizing_mode": "stretch_width", "margin": (4, 0, 4, 0)} | kwargs
         return Div(text=text, name=name, stylesheets=[css], disable_math=True, **kwargs)
+
+    def redrawn_div(
+        self, name: str, box: str, html: str, css: str, heading: str = ""
+    ) -> tuple[Div, ColumnDataSource]:
+        """A full-width Div (`heading` + `html`) and the source that redraws it: setting the
+        source's html[0] replaces the Div's element of class `box` in the browser, in place
+        (REDRAW_JS), so the heading and the Div's box are not rebuilt with each change."""
+        parts = ColumnDataSource({"html": [html]}, name=f"{name}_parts")
+        div = self.div(name, heading + html)
+        div.stylesheets = [*div.stylesheets, InlineStyleSheet(css=css)]
+        # drawn by no glyph: the source travels with the Div (a root added once the page is
+        # shown would keep BokehJS's document from ever being idle: it has no view)
+        div.tags = [parts]
+        args = {"div": div, "source": parts, "selector": f".{box}"}
+        parts.js_on_change("data", CustomJS(args=args, code=REDRAW_JS))
+        return div, parts
 
     def now_ms(self) -> int:
         return self.app.clock.wall_ms()

@@ -3,8 +3,9 @@ history over a day, a week or a month (house.py says where each comes from).
 
 Shown only with `[dashboard] devices` or `central_mysql = true`. A device that does not answer
 is a grey card saying "offline", since when and why, never 0 W; the house total then says it
-is partial ("2 of 3 devices"). The cards are redrawn in place once a second (HOUSE_JS), as the
-live section does its numbers: replacing a Div's text would lay the whole page out again.
+is partial ("2 of 3 devices"). The cards are redrawn in place once a second
+(Page.redrawn_div), as the live section does its numbers: replacing a Div's text would lay the
+whole page out again.
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ from bokeh.core.properties import field
 from bokeh.layouts import column
 from bokeh.models import (
     ColumnDataSource,
-    CustomJS,
     HoverTool,
-    InlineStyleSheet,
     RadioButtonGroup,
     Range1d,
 )
@@ -38,15 +37,6 @@ STYLE = """
 .house .card.offline, .house .card.offline .big { color: #888; background: #f3f3f3; border-color: #e0e0e0; }
 .house .card.offline .small { color: #666; overflow-wrap: anywhere; }
 .house .partial .small { color: #b35c00; font-weight: 600; }
-"""
-
-HOUSE_JS = """
-const view = Bokeh.index.find_one(div)
-if (view == null)
-  return
-const box = view.shadow_el.querySelector(".house")
-if (box != null)
-  box.outerHTML = source.data.html[0]
 """
 
 
@@ -104,14 +94,7 @@ class HouseSection(Section):
         page = self.page
         self.house = page.app.house
         self.html = house_html(self.house.statuses(), page.tz)
-        self.cards = page.div("house", self.html)
-        self.cards.stylesheets = [*self.cards.stylesheets, InlineStyleSheet(css=STYLE)]
-        self.parts = ColumnDataSource({"html": [self.html]}, name="house_parts")
-        code = CustomJS(args={"div": self.cards, "source": self.parts}, code=HOUSE_JS)
-        self.parts.js_on_change("data", code)
-        # drawn by no glyph: held by the Div, so the browser has it (a root added once the page
-        # is shown would keep BokehJS's document from ever being idle: it has no view)
-        self.cards.tags = [self.parts]
+        self.cards, self.parts = page.redrawn_div("house", "house", self.html, STYLE)
 
         self.asked: tuple[int, int] | None = None
         self.lines: dict[str, house.Line] = {}

@@ -15,8 +15,8 @@ Per phase (settings/phases.py: the grid channels on it), from the live batches:
   higher of now and that peak.
 Then the imbalance (largest less smallest phase current) and the phase with most headroom.
 
-One Div. A batch replaces its content in place (BALANCE_JS, as the live numbers do), so new
-numbers twice a second do not make Bokeh lay the whole page out again.
+One Div. A batch replaces its content in place (Page.redrawn_div, as the live numbers are),
+so new numbers twice a second do not make Bokeh lay the whole page out again.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from datetime import datetime, tzinfo
 from html import escape
 
 from bokeh.layouts import column
-from bokeh.models import ColumnDataSource, CustomJS, Div, InlineStyleSheet
 
 from corcypower.clock import age_text
 from corcypower.dashboard import cards
@@ -63,15 +62,6 @@ STYLE = f"""
     border-color: #e5e5e5; background: #f6f6f6; }}
 .balance.stale .fill {{ background: #bbb !important; }}
 .balance.stale .status {{ color: #b35c00; font-weight: 600; }}
-"""
-
-BALANCE_JS = """
-const view = Bokeh.index.find_one(div)
-if (view == null)
-  return
-const box = view.shadow_el.querySelector(".balance")
-if (box != null)
-  box.outerHTML = source.data.html[0]
 """
 
 # The highest 1-minute current of each phase since a time: the grid channels' Irms added per
@@ -230,21 +220,9 @@ class PhasesSection(Section):
         self.age: float | None = None  # seconds without data, once that is stale
         if not self.groups:  # no phases said: nothing to show
             return column(visible=False, sizing_mode="stretch_width")
-        css = InlineStyleSheet(css=cards.STYLE + STYLE)
-        self.parts = ColumnDataSource({"html": [self.html()]}, name="balance_parts")
-        self.div = Div(
-            text="<h3>Phase balance</h3>" + self.html(),
-            name="balance",
-            stylesheets=[css],
-            disable_math=True,
-            sizing_mode="stretch_width",
-            margin=(4, 0, 4, 0),
-            # the source travels with the Div: a root added once the page is shown (this
-            # section comes after the first) would never let the browser's document be idle
-            tags=[self.parts],
-        )
-        self.parts.js_on_change(
-            "data", CustomJS(args={"div": self.div, "source": self.parts}, code=BALANCE_JS)
+        heading = "<h3>Phase balance</h3>"
+        self.div, self.parts = self.page.redrawn_div(
+            "balance", "balance", self.html(), STYLE, heading
         )
         return column(self.div, sizing_mode="stretch_width")
 
