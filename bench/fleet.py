@@ -54,6 +54,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from corcypower.dashboard.house import CENTRAL_ROWS  # noqa: E402
 from corcypower.export import schema  # noqa: E402
 from corcypower.export.central import Reader  # noqa: E402
 from corcypower.export.config import ExportSettings, VolumePoint  # noqa: E402
@@ -263,6 +264,11 @@ def queries(reader: Reader, devices: int, end_ms: int, server: MariaDB) -> list[
         (f"house: {len(house)} channels' daily energy, 30 days", lambda: reader.daily_energy(house, 30, end_ms - 1, TZ)),
         ("house: the same in Asia/Kolkata (+5:30: hours)", lambda: reader.daily_energy(house, 30, end_ms - 1, "Asia/Kolkata")),
         ("every device's days in Asia/Kolkata (hours)", lambda: reader.point_energy(None, 30, end_ms - 1, "Asia/Kolkata")),
+        *(
+            (f"house view of every device: its {name} ({CENTRAL_ROWS:,} rows)",
+             lambda start=start: reader.history(reader.keys(), start, end_ms, 1000, CENTRAL_ROWS))
+            for name, start in (("day", day), ("week", week), ("month", days))
+        ),
     ]  # fmt: skip
     results = []
     for name, call in plan:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.helpers import skip_unless
 
 # The fuzz suite (tests/fuzz/): a quick profile for every run and CI (the suite stays under
 # two minutes), and a long one on demand: pytest tests/fuzz --hypothesis-profile=long
@@ -59,3 +62,41 @@ def emulated_config(tmp_path):
         return path
 
     return make
+
+
+# --- a real MariaDB for the session, a fresh database per test (export and dashboard tests)
+
+_names = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def mariadb(tmp_path_factory):
+    """A MariaDB server of our own (mariadb-install-db + mariadbd), removed after the session."""
+    from tests.export.mariadb import MariaDB, available
+
+    skip_unless(
+        available(),
+        "mariadbd and mariadb-install-db are not installed (apt-get install mariadb-server)",
+    )
+    server = MariaDB(tmp_path_factory.mktemp("mariadb")).start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def database(mariadb):
+    """The name of a new, empty database on the session's server."""
+    return mariadb.create_database(f"corcy_{next(_names)}")
+
+
+@pytest.fixture
+def central(mariadb, database):
+    """The exporter's connection to a new database that `corcypower mysql init` has set up."""
+    from corcypower.export.mysql import Central
+    from tests.export.test_mysql import settings_for
+
+    # generous timeouts: a test writing days of minutes on a busy machine must not flake
+    c = Central(settings_for(mariadb, database, read_timeout=120.0, write_timeout=120.0))
+    c.init()
+    yield c
+    c.close()

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta, tzinfo
 from functools import reduce
 from typing import Any
 from urllib.parse import urlencode
 
 import numpy as np
+import pandas as pd
 
 from corcypower.clock import Clock
 from corcypower.dashboard.data import with_gaps
@@ -31,6 +33,11 @@ from corcypower.settings import Config
 
 HISTORY_TIMEOUT_S = 60.0  # a device answers a year in about a second; a loaded one, in more
 HISTORY_BYTES = 8_000_000  # store/series.py's cap, 60,000 buckets, is about 4 MB of JSON
+# Rows of the central database one history of every point may read: its buckets grow coarser
+# (down to days) as the fleet grows, so a month of 200 devices stays a query of ~0.1 s
+CENTRAL_ROWS = 25_000
+ENERGY_DAYS = 30
+TOP = 10
 
 
 def wanted(config: Config) -> bool:
@@ -58,6 +65,16 @@ class Line:
     name: str
     ts: np.ndarray
     watts: np.ndarray
+    why: str = ""
+
+
+@dataclass
+class FleetEnergy:
+    """Every point's days of the central database, added up per day, and yesterday's top."""
+
+    days: pd.DataFrame  # day ('YYYY-MM-DD'), import_wh, export_wh, points (how many had data)
+    top: pd.DataFrame  # point, import_wh, export_wh: the most imported first
+    yesterday: str
     why: str = ""
 
 
@@ -182,7 +199,8 @@ class House:
         that name is followed here, else all its channels'."""
         grids = {self.local_name: self.local_grid} | {d.name: d.grid for d in self.remotes}
         try:
-            frame = self.central.history(self.central.keys(), start_ms, end_ms, points)
+            keys = self.central.keys()
+            frame = self.central.history(keys, start_ms, end_ms, points, CENTRAL_ROWS)
         except CorcyPowerError as exc:
             return [Line("central database", np.empty(0), np.empty(0), str(exc))]
         lines = []
@@ -195,3 +213,24 @@ class House:
             }
             lines.append(Line(str(point), *total(series, None)))
         return lines
+
+    def energy(self, end_ms: int, tz: tzinfo) -> Future:
+        """The central database's last ENERGY_DAYS days up to end_ms, in a future."""
+        return self.submit(self.central_energy, end_ms, tz)
+
+    def central_energy(self, end_ms: int, tz: tzinfo) -> FleetEnergy:
+        """Every point's daily energy (Reader.point_energy) added up per day, and the TOP
+        points of yesterday (Reader.top_points), in the dashboard's zone; or why not."""
+        empty = pd.DataFrame(columns=["day", "import_wh", "export_wh", "points"])
+        try:
+            each = self.central.point_energy(None, ENERGY_DAYS, end_ms, tz)
+            days = each.groupby("day", as_index=False).agg(
+                import_wh=("import_wh", "sum"),
+                export_wh=("export_wh", "sum"),
+                points=("point", "count"),
+            )
+            yesterday = pd.Timestamp(end_ms, unit="ms", tz=tz).date() - timedelta(days=1)
+            top = self.central.top_points(yesterday, tz, TOP)
+        except CorcyPowerError as exc:
+            return FleetEnergy(empty, empty, "", str(exc))
+        return FleetEnergy(days, top, yesterday.isoformat())

@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -46,6 +46,7 @@ WIDTHS = (
     *(h * HOUR_S for h in (1, 2, 3, 6, 12)),
     *(d * DAY_S for d in (1, 2, 7, 14, 28, 56, 112, 224, 448)),
 )
+EPOCH_DAY = date(1970, 1, 1)
 EPOCH = "62167219200"  # TO_SECONDS('1970-01-01'): TO_SECONDS(t) - EPOCH is t's Unix time (t UTC)
 UNIX = f"(TO_SECONDS(`TimeStamp`) - {EPOCH})"
 HISTORY_COLUMNS = ("ts", "time", "point", "channel", "level", "mean", "min", "max")
@@ -54,6 +55,7 @@ POINT_ENERGY_COLUMNS = ("day", "point", "import_wh", "export_wh")
 BY_CHANNEL = ("Point", "Channel")
 BY_POINT = ("Point",)
 
+BUCKET_COLUMNS = ["b", "i", "e", "s", "lo", "hi"]
 GROUP_CONCAT_MAX = 1 << 26  # bytes of one channel's buckets as text: ~80 per bucket
 Key = tuple[str, str]  # (point, channel)
 
@@ -73,6 +75,44 @@ def bucket_width(start_ms: int, end_ms: int, max_points: int) -> int:
         if (end_ms - 1) // ms - start_ms // ms + 1 <= max(1, max_points):
             return width
     return WIDTHS[-1]
+
+
+def table_for(width_s: int) -> str:
+    """The coarsest table whose rows a bucket of width_s holds whole (below a day)."""
+    return next(name for name, size in TABLES if width_s % size == 0)
+
+
+def rows_read(channels: int, start_ms: int, end_ms: int, width_s: int) -> int:
+    """About how many rows history() reads for `channels` channels in buckets of width_s."""
+    size = DAY_S if width_s % DAY_S == 0 else dict(TABLES)[table_for(width_s)]
+    ms = width_s * 1000
+    span = (-(-end_ms // ms) - start_ms // ms) * width_s  # the whole buckets' seconds
+    return channels * -(-span // size)
+
+
+def day_buckets(start_ms: int, end_ms: int, width_s: int, zone: tzinfo) -> range:
+    """The buckets of width_s (whole days) of the zone's days that overlap [start, end), by
+    number: bucket g holds the days from 1970-01-01 + g × width."""
+    days = width_s // DAY_S
+    first, last = (datetime.fromtimestamp(t / 1000, zone).date() for t in (start_ms, end_ms - 1))
+    return range((first - EPOCH_DAY).days // days, (last - EPOCH_DAY).days // days + 1)
+
+
+def _buckets(df: pd.DataFrame, width: int, row_s: int, start_ms) -> pd.DataFrame:
+    """HISTORY_COLUMNS from rows (point, channel, b, i, e, s, lo, hi) of a table whose rows are
+    row_s long: added up into buckets of width seconds, bucket b starting at start_ms(b)."""
+    if width != row_s:  # a bucket is several rows
+        sums = {c: (c, "sum") for c in "ies"}
+        df = df.groupby(["point", "channel", "b"], as_index=False, sort=False).agg(
+            **sums, lo=("lo", "min"), hi=("hi", "max")
+        )
+    df = df[df["s"] > 0]
+    df = df.assign(mean=(df["i"] - df["e"]) * 3600 / df["s"])
+    ts = np.asarray(start_ms(df.pop("b").to_numpy(dtype=np.int64)), dtype=np.int64)
+    df = df.rename(columns={"lo": "min", "hi": "max"}).assign(
+        ts=ts, time=pd.to_datetime(ts, unit="ms", utc=True), level=label(width)
+    )
+    return df.sort_values(["ts", "point", "channel"], ignore_index=True)[list(HISTORY_COLUMNS)]
 
 
 def local_days(days: int, end_ms: int, tz: tzinfo | None) -> tuple[list[date], list[int]]:
@@ -206,20 +246,46 @@ class Reader:
         return list(zip(df["point"], df["channel"], strict=True))
 
     def history(
-        self, keys: Sequence[Key], start_ms: int, end_ms: int, max_points: int = 1000
+        self,
+        keys: Sequence[Key],
+        start_ms: int,
+        end_ms: int,
+        max_points: int = 1000,
+        max_rows: int | None = None,
     ) -> pd.DataFrame:
         """Mean power and its min/max per bucket of each (point, channel) over [start, end).
 
         Columns: ts (int64 ms UTC, bucket start), time (UTC), point, channel, level (the bucket
         width: "1m" … "1h" … "7d"), mean (W: energy over the time measured), min, max (W, the
         extremes of the minutes). At most max_points buckets per channel; every bucket is
-        whole; buckets without data are absent (a gap stays a gap).
+        whole; buckets without data are absent (a gap stays a gap). Buckets of whole days are
+        days of the database's time zone (ChannelDay's), so they start at its midnights.
+
+        max_rows: coarser buckets than max_points allows, until the rows read (channels ×
+        the table's rows in the range) are at most about that many, or the buckets are days:
+        what bounds a view of every device of a fleet (rows_read).
         """
         keys = list(dict.fromkeys(keys))
         if not keys or end_ms <= start_ms:
             return pd.DataFrame(columns=HISTORY_COLUMNS)
         width = bucket_width(start_ms, end_ms, max_points)
-        table = next(name for name, size in TABLES if width % size == 0)
+        while max_rows is not None and width < WIDTHS[-1] and width % DAY_S:
+            if rows_read(len(keys), start_ms, end_ms, width) <= max_rows:
+                break
+            width = WIDTHS[WIDTHS.index(width) + 1]
+        if width % DAY_S == 0:
+            zone = self.zone()  # its days are not UTC's: the finest that fits, counted in them
+            days = [w for w in WIDTHS if w % DAY_S == 0]
+            width = next(
+                (
+                    w
+                    for w in days
+                    if len(day_buckets(start_ms, end_ms, w, zone)) <= max(1, max_points)
+                ),
+                days[-1],
+            )
+            return self._days(keys, start_ms, end_ms, width // DAY_S, zone)
+        table = table_for(width)
         first = start_ms // (width * 1000) * width * 1000
         last = -(-end_ms // (width * 1000)) * width * 1000
         where, params = _keys_sql(keys)
@@ -230,20 +296,40 @@ class Reader:
                        `ExportWh` AS e, `MeasuredSeconds` AS s, `MinW` AS lo, `MaxW` AS hi
                 FROM `{table}` WHERE {where} AND `TimeStamp` >= %s AND `TimeStamp` < %s""",
             [*params, utc(first), utc(last)],
-            ["b", "i", "e", "s", "lo", "hi"],
+            BUCKET_COLUMNS,
         )
-        if width != dict(TABLES)[table]:  # a bucket is several rows
-            sums = {c: (c, "sum") for c in "ies"}
-            df = df.groupby(["point", "channel", "b"], as_index=False, sort=False).agg(
-                **sums, lo=("lo", "min"), hi=("hi", "max")
-            )
-        df = df[df["s"] > 0]
-        df = df.assign(mean=(df["i"] - df["e"]) * 3600 / df["s"])
-        ts = df.pop("b").astype(np.int64) * width * 1000
-        df = df.rename(columns={"lo": "min", "hi": "max"}).assign(
-            ts=ts, time=pd.to_datetime(ts, unit="ms", utc=True), level=label(width)
+        return _buckets(df, width, dict(TABLES)[table], lambda b: b * width * 1000)
+
+    def _days(
+        self, keys: list[Key], start_ms: int, end_ms: int, days: int, zone: tzinfo
+    ) -> pd.DataFrame:
+        """history() in buckets of `days` days of the database's zone: rows of ChannelDay."""
+        groups = day_buckets(start_ms, end_ms, days * DAY_S, zone)
+        where, params = _keys_sql(keys)
+        df = self.packed(
+            f"""SELECT `Point`, `Channel`, DATEDIFF(`Day`, '1970-01-01') DIV {days} AS b,
+                       `ImportWh` AS i, `ExportWh` AS e, `MeasuredSeconds` AS s, `MinW` AS lo,
+                       `MaxW` AS hi
+                FROM `ChannelDay` WHERE {where} AND `Day` >= %s AND `Day` < %s""",
+            [*params, *(EPOCH_DAY + timedelta(days=g * days) for g in (groups.start, groups.stop))],
+            BUCKET_COLUMNS,
         )
-        return df.sort_values(["ts", "point", "channel"], ignore_index=True)[list(HISTORY_COLUMNS)]
+
+        def start(b: int) -> int:
+            return local_midnight_ms(EPOCH_DAY + timedelta(days=int(b) * days), zone)
+
+        return _buckets(df, days * DAY_S, DAY_S, np.vectorize(start, otypes=[np.int64]))
+
+    def zone(self) -> tzinfo:
+        """The time zone of ChannelDay's days (`corcypower mysql init --timezone`)."""
+        rows = self.query("SELECT `Name` FROM `CorcyPowerTimeZone` LIMIT 1")
+        try:
+            return ZoneInfo(rows[0][0]) if rows else UTC
+        except (ValueError, OSError):  # a zone this machine does not know: its offsets differ
+            raise ExportError(
+                f"MySQL {self.settings.target}: CorcyPowerTimeZone names the zone "
+                f"{rows[0][0]!r}, which this machine does not know: install tzdata"
+            ) from None
 
     def daily_energy(
         self,

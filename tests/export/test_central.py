@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from corcypower.errors import ExportError
-from corcypower.export.central import WIDTHS, Reader, bucket_width, label
+from corcypower.export.central import WIDTHS, Reader, bucket_width, label, rows_read
 from corcypower.export.tables import MinuteRow, channel_records
 from corcypower.store.energy import local_midnight_ms
 from tests.export.test_mysql import settings_for
@@ -114,6 +114,43 @@ def test_history_of_days_reads_quarter_hours(central, reader):
     df = reader.history([("garage", "main")], t0, t0 + 3 * DAY, max_points=200)
     assert set(df["level"]) == {"30m"} and len(df) == 144  # 4320 minutes / 200: 21.6 -> 30
     assert df["mean"].round(9).eq(600).all() and df["ts"].iloc[1] - df["ts"].iloc[0] == 30 * MIN
+
+
+def test_history_of_days_reads_the_databases_own_days(mariadb, database, central, reader):
+    zone = ZoneInfo("Europe/Brussels")
+    central.init(zone)  # ChannelDay counts Brussels' days
+    days = [date(2026, 3, 28), date(2026, 3, 29), date(2026, 3, 30)]  # the middle: 23 hours
+    start, end = (local_midnight_ms(d, zone) for d in (days[0], date(2026, 3, 31)))
+    central.write(constant("garage", "main", 600, start, end))
+    central.write(constant("garage", "solar", -1200, start, local_midnight_ms(days[1], zone)))
+    mariadb.query(database, "DELETE FROM ChannelHour")  # read from ChannelDay alone
+    df = reader.history([("garage", "main"), ("garage", "solar")], start, end, max_points=3)
+    assert set(df["level"]) == {"1d"}
+    main = df[df["channel"] == "main"]
+    assert main["ts"].tolist() == [local_midnight_ms(d, zone) for d in days]
+    assert main["mean"].round(9).eq(600).all()  # the 23-hour day too: energy over its hours
+    assert (main["min"] == 595).all() and (main["max"] == 605).all()
+    solar = df[df["channel"] == "solar"]
+    assert solar["ts"].tolist() == [start] and solar["mean"].round(9).tolist() == [-1200.0]
+    week = reader.history([("garage", "main")], start, end, max_points=1)  # one 7-day bucket
+    assert week["level"].tolist() == ["7d"] and week["mean"].round(9).tolist() == [600.0]
+    assert week["ts"].iloc[0] <= start  # whole buckets: it begins on or before the first day
+
+
+def test_max_rows_bounds_what_a_view_of_every_device_reads(central, reader):
+    t0 = ms("2026-01-05 00:00")
+    keys = [(f"device-{k}", "main") for k in range(4)]
+    for point, channel in keys:
+        central.write(constant(point, channel, 600, t0, t0 + DAY))
+    fine = reader.history(keys, t0, t0 + DAY, max_points=1000)
+    assert set(fine["level"]) == {"2m"}  # 4 x 1440 minutes read
+    assert rows_read(4, t0, t0 + DAY, 120) == 4 * 1440
+    bounded = reader.history(keys, t0, t0 + DAY, max_points=1000, max_rows=300)
+    assert set(bounded["level"]) == {"1h"} and len(bounded) == 4 * 24  # 4 x 96 quarters > 300
+    assert bounded["mean"].round(9).eq(600).all()
+    days = reader.history(keys, t0, t0 + DAY, max_points=1000, max_rows=50)  # 4 x 24 hours > 50
+    assert set(days["level"]) == {"1d"} and len(days) == 4  # days are the coarsest: 4 rows read
+    assert days["ts"].tolist() == [t0] * 4 and days["mean"].round(9).eq(600).all()
 
 
 def test_history_of_nothing(reader):

@@ -10,7 +10,7 @@ whole page out again.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 from html import escape
 
@@ -30,6 +30,7 @@ from corcypower.energy.zone import local_ms
 from corcypower.live.messages import cut
 
 RANGES = ("day", "week", "month")
+ENERGY_REFRESH_MS = 300_000  # the days change slowly: today's bar grows by the minute
 WHY_CHARS = 120
 
 STYLE = """
@@ -83,6 +84,24 @@ def house_html(statuses: list[DeviceStatus], tz) -> str:
     return f'<div class="house"><div class="cards">{head}{body}</div></div>'
 
 
+def local_day_ms(day: str) -> int:
+    """A local day's midnight as the plots' x axes count time (local time written as UTC)."""
+    return (date.fromisoformat(day) - date(1970, 1, 1)).days * data.DAY_MS
+
+
+def top_html(top, day: str) -> str:
+    """The devices that drew the most from the grid on `day`, as a numbered list."""
+    if top.empty:
+        return f"<p><small>No device has data for {escape(day)}.</small></p>"
+    items = "".join(
+        f'<li data-point="{escape(str(p))}">{escape(str(p))}: {i / 1000:.2f} kWh from the grid'
+        f"{f', {e / 1000:.2f} kWh to it' if e > 0 else ''}</li>"
+        for p, i, e in zip(top["point"], top["import_wh"], top["export_wh"], strict=True)
+    )
+    head = f"<h4>Drew the most yesterday ({escape(day)})</h4>"
+    return f"{head}<ol class='top' style='overflow-wrap: anywhere'>{items}</ol>"
+
+
 class HouseSection(Section):
     name = "house_section"
 
@@ -110,17 +129,17 @@ class HouseSection(Section):
         self.ranges = RadioButtonGroup(labels=list(RANGES), active=0, name="house_ranges")
         self.ranges.on_change("active", lambda attr, old, new: self.show_range(RANGES[new]))
         self.note = page.div("house_note")
-        return column(
-            page.div("house_title", "<h3>House</h3>"),
-            self.cards,
-            self.ranges,
-            self.plot,
-            self.note,
-            sizing_mode="stretch_width",
-        )
+        parts = [page.div("house_title", "<h3>House</h3>"), self.cards, self.ranges]
+        parts += [self.plot, self.note]
+        if self.house.central is not None:
+            parts += self.energy_layout()
+        return column(*parts, sizing_mode="stretch_width")
 
     def start(self) -> None:
         self.show_range("day")
+        if self.house.central is not None:
+            self.load_energy()
+            self.page.doc.add_periodic_callback(self.load_energy, ENERGY_REFRESH_MS)
 
     def tick(self, seconds_since_data: float | None) -> None:
         """Every second: the devices as their pollers last heard them."""
@@ -175,3 +194,51 @@ class HouseSection(Section):
             if line.why
         ]
         self.note.text = "".join(notes)
+
+    # --- energy, from the central database ------------------------------------------------
+
+    def energy_layout(self) -> list:
+        """Every device's energy per day for the last ENERGY_DAYS days (all added up), and the
+        devices that drew the most yesterday."""
+        self.energy = ColumnDataSource(
+            {"x": [], "day": [], "import_kwh": [], "export_kwh": [], "points": []},
+            name="house_energy",
+        )
+        end = local_ms(self.page.now_ms(), self.page.tz)
+        x_range = Range1d(end - house.ENERGY_DAYS * data.DAY_MS, end + data.DAY_MS // 2)
+        title = f"Every device, energy per day (last {house.ENERGY_DAYS} days)"
+        self.energy_plot = figures.time_figure("house_energy_plot", title, 240, "kWh", x_range, 1.0)
+        fig = self.energy_plot
+        imp = fig.vbar(
+            "x", 0.8 * data.DAY_MS, "import_kwh", source=self.energy, color=cards.IMPORT_COLOR
+        )
+        exp = fig.vbar(
+            "x", 0.8 * data.DAY_MS, 0, "export_kwh", source=self.energy, color=cards.EXPORT_COLOR
+        )
+        figures.legend_above(fig, [("from the grid", [imp]), ("to the grid", [exp])])
+        tips = [("", "@day"), ("from the grid", "@import_kwh{0.00} kWh"),
+                ("to the grid", "@export_kwh{0.00} kWh"), ("devices", "@points")]  # fmt: skip
+        fig.add_tools(HoverTool(tooltips=tips, mode="vline", renderers=[imp]))
+        self.top = self.page.div("house_top", "<small>reading the central database…</small>")
+        return [self.energy_plot, self.top]
+
+    def load_energy(self) -> None:
+        future = self.house.energy(self.page.now_ms(), self.page.tz)
+        if self.house.executor is None:
+            self.show_energy(future.result())
+        else:
+            future.add_done_callback(partial(self._later, self.show_energy))
+
+    def show_energy(self, found: house.FleetEnergy) -> None:
+        if found.why:
+            self.top.text = f"<p class='warn'>No energy: {escape(cut(found.why, WHY_CHARS))}</p>"
+            return
+        days = found.days
+        self.energy.data = {
+            "x": [local_day_ms(d) + data.DAY_MS // 2 for d in days["day"]],
+            "day": list(days["day"]),
+            "import_kwh": list(days["import_wh"] / 1000),
+            "export_kwh": list(-days["export_wh"] / 1000),
+            "points": list(days["points"]),
+        }
+        self.top.text = top_html(found.top, found.yesterday)

@@ -12,6 +12,7 @@ from corcypower.dashboard.sections.house import house_html
 from corcypower.live.api import StateAPI
 from corcypower.live.ring import Ring
 from tests.dashboard.helpers import batch, build_page, until
+from tests.export.mariadb import PASSWORD, USER
 from tests.live.helpers import config, stats
 
 PARIS = __import__("zoneinfo").ZoneInfo("Europe/Paris")
@@ -82,3 +83,69 @@ def test_a_device_with_an_unknown_channel_makes_the_total_partial_not_smaller():
     assert "partial: 1 of 2 devices" in html and ">100 W<" in html
     complete = house_html([status("a", True, 100.0), status("b", True, 50.0)], PARIS)
     assert ">3 of 3" not in complete and ">2 of 2 devices<" in complete and ">150 W<" in complete
+
+
+# --- the central database (a real MariaDB: tests/conftest.py's) ------------------------------
+
+
+def test_the_central_database_gives_every_devices_energy_and_yesterdays_top(
+    tmp_path,
+    mariadb,
+    database,
+    central,
+):
+    from corcypower.export.central import Reader
+    from tests.export.test_central import constant
+    from tests.export.test_mysql import settings_for
+
+    central.init(PARIS)  # ChannelDay counts the dashboard's days
+    day = 86_400_000
+    today = 1_780_264_800_000  # 2026-06-01 00:00 in Paris
+    for k, point in enumerate(["barn", "garage", "house"]):
+        central.write(
+            constant(point, "main", 100 * (k + 1), today - 2 * day, today + 6 * 3_600_000)
+        )
+    central.write(constant("house", "solar", -500, today - day, today))
+    mysql = {"host": mariadb.host, "port": mariadb.port, "database": database,
+             "user": USER, "password": PASSWORD}  # fmt: skip
+    clock = FakeClock(wall_ms=today + 6 * 3_600_000)
+    page = build_page(tmp_path / "power.db", clock=clock, dashboard={"central_mysql": True},
+                      export={"mysql": mysql})  # fmt: skip
+    try:
+        section = page.section("house_section")
+        bars = section.energy.data
+        assert bars["day"] == ["2026-05-30", "2026-05-31", "2026-06-01"]
+        assert [round(x, 6) for x in bars["import_kwh"]] == [14.4, 14.4, 3.6]  # 600 W, 6 h today
+        assert [round(x, 6) for x in bars["export_kwh"]] == [0, -12.0, 0]  # the house's solar
+        assert bars["points"] == [3, 3, 3]
+        top = section.top.text
+        assert "yesterday (2026-05-31)" in top
+        assert top.index("house: 7.20 kWh from the grid, 12.00 kWh to it") < top.index(
+            "garage: 4.80"
+        )
+        assert top.index("garage: 4.80 kWh") < top.index("barn: 2.40 kWh")
+        # what a `mysql` client reads: the same days, from the same rows
+        with Reader(settings_for(mariadb, database)) as reader:
+            days = reader.point_energy(None, 3, today + 6 * 3_600_000, PARIS)
+        assert days.groupby("day")["import_wh"].sum().round(6).tolist() == [
+            14_400.0,
+            14_400.0,
+            3_600.0,
+        ]
+        # every device's history comes coarser as the fleet grows, never more than CENTRAL_ROWS
+        assert list(section.source.data["name"]) == ["barn", "garage", "house"]
+    finally:
+        page.app.stop()
+
+
+def test_a_central_database_that_does_not_answer_says_so(tmp_path):
+    mysql = {"host": "127.0.0.1", "port": 9, "database": "nowhere", "user": "x", "password": "y",
+             "connect_timeout_seconds": 1.0}  # fmt: skip
+    page = build_page(tmp_path / "power.db", dashboard={"central_mysql": True},
+                      export={"mysql": mysql})  # fmt: skip
+    try:
+        section = page.section("house_section")
+        assert "No energy: MySQL x@127.0.0.1:9/nowhere" in section.top.text
+        assert section.energy.data["day"] == []
+    finally:
+        page.app.stop()
