@@ -56,6 +56,14 @@ BY_CHANNEL = ("Point", "Channel")
 BY_POINT = ("Point",)
 
 BUCKET_COLUMNS = ["b", "i", "e", "s", "lo", "hi"]
+# A history's numbers as integers (nWh, ms, µW), exact to far below what a plot shows: MariaDB
+# writes an integer as text in a fraction of the time a double takes, and numpy parses it
+# faster: a house's day of minutes (17,000 rows) took half the time (bench/fleet.py).
+SCALES = {"i": 1e9, "e": 1e9, "s": 1e3, "lo": 1e6, "hi": 1e6}
+COLUMN_OF = {"i": "ImportWh", "e": "ExportWh", "s": "MeasuredSeconds", "lo": "MinW", "hi": "MaxW"}
+BUCKET_SQL = ", ".join(
+    f"CAST(`{COLUMN_OF[c]}` * {scale:.0f} AS SIGNED) AS {c}" for c, scale in SCALES.items()
+)
 GROUP_CONCAT_MAX = 1 << 26  # bytes of one channel's buckets as text: ~80 per bucket
 Key = tuple[str, str]  # (point, channel)
 
@@ -101,6 +109,7 @@ def day_buckets(start_ms: int, end_ms: int, width_s: int, zone: tzinfo) -> range
 def _buckets(df: pd.DataFrame, width: int, row_s: int, start_ms) -> pd.DataFrame:
     """HISTORY_COLUMNS from rows (point, channel, b, i, e, s, lo, hi) of a table whose rows are
     row_s long: added up into buckets of width seconds, bucket b starting at start_ms(b)."""
+    df = df.assign(**{c: df[c] / scale for c, scale in SCALES.items()})
     if width != row_s:  # a bucket is several rows
         sums = {c: (c, "sum") for c in "ies"}
         df = df.groupby(["point", "channel", "b"], as_index=False, sort=False).agg(
@@ -292,8 +301,7 @@ class Reader:
         # The rows as they are, added up into buckets here: the server's GROUP BY of a house's
         # day of minutes (17,000 rows) cost it 130 ms of CPU, reading them 20 ms.
         df = self.packed(
-            f"""SELECT `Point`, `Channel`, {UNIX} DIV {width} AS b, `ImportWh` AS i,
-                       `ExportWh` AS e, `MeasuredSeconds` AS s, `MinW` AS lo, `MaxW` AS hi
+            f"""SELECT `Point`, `Channel`, {UNIX} DIV {width} AS b, {BUCKET_SQL}
                 FROM `{table}` WHERE {where} AND `TimeStamp` >= %s AND `TimeStamp` < %s""",
             [*params, utc(first), utc(last)],
             BUCKET_COLUMNS,
@@ -308,8 +316,7 @@ class Reader:
         where, params = _keys_sql(keys)
         df = self.packed(
             f"""SELECT `Point`, `Channel`, DATEDIFF(`Day`, '1970-01-01') DIV {days} AS b,
-                       `ImportWh` AS i, `ExportWh` AS e, `MeasuredSeconds` AS s, `MinW` AS lo,
-                       `MaxW` AS hi
+                       {BUCKET_SQL}
                 FROM `ChannelDay` WHERE {where} AND `Day` >= %s AND `Day` < %s""",
             [*params, *(EPOCH_DAY + timedelta(days=g * days) for g in (groups.start, groups.stop))],
             BUCKET_COLUMNS,
