@@ -13,6 +13,7 @@ buckets all of them have: a bucket missing from one channel is a gap, never a sm
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
@@ -37,6 +38,7 @@ HISTORY_BYTES = 8_000_000  # store/series.py's cap, 60,000 buckets, is about 4 M
 # (down to days) as the fleet grows, so a month of 200 devices stays a query of ~0.1 s
 CENTRAL_ROWS = 25_000
 ENERGY_DAYS = 30
+ENERGY_FRESH_MS = 60_000
 TOP = 10
 
 
@@ -138,6 +140,8 @@ class House:
             from corcypower.export.central import Reader
 
             self.central = Reader(central_settings(config))
+        self.lock = threading.Lock()
+        self.energy_asked: tuple[int, tzinfo, Future] | None = None
         # threads=0: history read inline (a document built in a test, without a server)
         self.executor = ThreadPoolExecutor(threads, "dashboard-house") if threads else None
 
@@ -215,8 +219,14 @@ class House:
         return lines
 
     def energy(self, end_ms: int, tz: tzinfo) -> Future:
-        """The central database's last ENERGY_DAYS days up to end_ms, in a future."""
-        return self.submit(self.central_energy, end_ms, tz)
+        """The central database's last ENERGY_DAYS days up to end_ms, in a future shared by
+        every tab for ENERGY_FRESH_MS: days of another zone than the database's are sums of
+        hours, seconds of the server's time for a fleet (docs/mysql.md#sizing)."""
+        with self.lock:
+            asked = self.energy_asked
+            if asked is None or asked[1] != tz or not 0 <= end_ms - asked[0] < ENERGY_FRESH_MS:
+                self.energy_asked = (end_ms, tz, self.submit(self.central_energy, end_ms, tz))
+            return self.energy_asked[2]
 
     def central_energy(self, end_ms: int, tz: tzinfo) -> FleetEnergy:
         """Every point's daily energy (Reader.point_energy) added up per day, and the TOP

@@ -132,8 +132,12 @@ def test_the_central_database_gives_every_devices_energy_and_yesterdays_top(
             14_400.0,
             3_600.0,
         ]
-        # every device's history comes coarser as the fleet grows, never more than CENTRAL_ROWS
         assert list(section.source.data["name"]) == ["barn", "garage", "house"]
+        # read once a minute for every tab: the next tab within the minute gets the same days
+        now = clock.wall_ms()
+        same = page.app.house.energy(now + 59_000, PARIS)
+        assert same is page.app.house.energy(now, PARIS)
+        assert page.app.house.energy(now + 60_000, PARIS) is not same
     finally:
         page.app.stop()
 
