@@ -155,6 +155,9 @@ def test_max_rows_bounds_what_a_view_of_every_device_reads(central, reader):
 
 def test_history_of_nothing(reader):
     t0 = ms("2026-01-05 00:00")
+    for tz in ("UTC", "Asia/Kolkata"):  # ChannelDay's days, and sums of hours by channel
+        assert reader.point_energy(["nowhere"], 3, t0, tz).empty
+        assert reader.point_energy(None, 3, t0, tz).empty
     assert reader.history([], t0, t0 + DAY).empty
     assert reader.history([("garage", "main")], t0 + DAY, t0).empty
     assert list(reader.history([("nowhere", "x")], t0, t0 + DAY).columns) == [
