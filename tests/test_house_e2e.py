@@ -58,6 +58,9 @@ WHY_NOT_DRAWN = """() => { const d = Bokeh.documents[0]; if (d == null) return "
     unfinished: views.filter(v => !v.has_finished()).map(v => v.model.name)} }"""
 LIVE_SPAN = """(ms) => { const ts = Bokeh.documents[0].get_model_by_name('live').data.ts;
   return ts.length > 1 && ts[ts.length - 1] - ts[0] >= ms }"""
+# the central database's days drawn (the exporters sent hours of today, maybe of yesterday too)
+ENERGY_BARS = """() => { const d = Bokeh.documents[0]; const s = d.get_model_by_name('house_energy');
+  return s != null && s.data.day.length > 0 && d.get_model_by_name('house_top').text.includes('yesterday') }"""
 HOUSE_LINES = """(days) => { const s = Bokeh.documents[0].get_model_by_name('house_history').data;
   return s.name.length == 3 && s.xs.every(x => x.length > 0 && x[x.length - 1] - x[0] > days * 86400000) }"""
 
@@ -178,8 +181,8 @@ def house(tmp_path_factory):
         db.remove()
 
 
-def open_page(house, width: int):
-    page = new_tab(house["browser"], width, house["url"])
+def open_page(house, width: int, url: str | None = None):
+    page = new_tab(house["browser"], width, url or house["url"])
     try:
         page.wait_for_function(DRAWN)
     except Exception as exc:
@@ -318,6 +321,39 @@ def test_the_central_database_gives_the_house_history(house):
             assert ours[bucket] == pytest.approx(float(shell.stdout), rel=1e-6), name
     finally:
         dashboard.stop()
+
+
+@pytest.fixture(scope="module")
+def central_url(house):
+    """A second dashboard of panel-a, its house view read from MariaDB (central_mysql = true)."""
+    path = house["configs"]["panel-a"][0]
+    data = tomlkit.parse(path.read_text())
+    data["dashboard"] |= {"port": free_port(), "devices": [], "central_mysql": True}
+    central = path.parent / "central.toml"  # beside it: the same relative paths
+    central.write_text(tomlkit.dumps(data))
+    process = corcypower("dashboard", "--config", str(central))
+    try:
+        yield process.wait_for(r"CorcyPower dashboard: (http://\S+)", 120).group(1)
+    finally:
+        process.stop()
+
+
+@pytest.mark.parametrize("width", [PHONE_WIDTHS[0], DESKTOP_WIDTH])
+def test_the_central_databases_energy_and_top_fit_phones_and_the_desktop(house, central_url, width):
+    """Every device's days and yesterday's top, from MariaDB, drawn in Chromium and laid out
+    as the rest of the page is (the history is test_the_central_database_gives_...'s)."""
+    from tests.dashboard.test_browser import FITS, layout_problems
+
+    page = open_page(house, width, central_url)
+    try:
+        page.wait_for_function(ENERGY_BARS)
+        days = page.evaluate(f"() => ({MODEL})('house_energy').data.points")
+        assert max(days) == 3  # every device exported today
+        page.wait_for_function(LIVE_SPAN, arg=60_000)  # as the other layout test measures
+        assert layout_problems(page) | {"texts": 0} == FITS
+        assert page.errors == []
+    finally:
+        page.context.close()
 
 
 def test_a_stopped_device_is_offline_and_the_total_partial(page, house):

@@ -92,7 +92,7 @@ def local_day_ms(day: str) -> int:
 def top_html(top, day: str) -> str:
     """The devices that drew the most from the grid on `day`, as a numbered list."""
     if top.empty:
-        return f"<p><small>No device has data for {escape(day)}.</small></p>"
+        return f"<p><small>No device has data for yesterday ({escape(day)}).</small></p>"
     items = "".join(
         f'<li data-point="{escape(str(p))}">{escape(str(p))}: {i / 1000:.2f} kWh from the grid'
         f"{f', {e / 1000:.2f} kWh to it' if e > 0 else ''}</li>"
@@ -206,7 +206,7 @@ class HouseSection(Section):
         )
         end = local_ms(self.page.now_ms(), self.page.tz)
         x_range = Range1d(end - house.ENERGY_DAYS * data.DAY_MS, end + data.DAY_MS // 2)
-        title = f"Every device, energy per day (last {house.ENERGY_DAYS} days)"
+        title = "Energy per day, all devices"  # 30 days; longer pushes a phone's toolbar out
         self.energy_plot = figures.time_figure("house_energy_plot", title, 240, "kWh", x_range, 1.0)
         fig = self.energy_plot
         imp = fig.vbar(
