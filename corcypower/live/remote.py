@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 UNUSABLE = {"flat", "no-cycles", "below-noise", "dead-read"}
 MAX_ANSWER_BYTES = 256_000  # a state document of 16 channels is about 6 kB
 MAX_AGE_MS = 10**12  # about 30 years: beyond, the peer's clock or document is broken
+ERROR_BYTES = 4096  # an error answer {"error": "..."}: a sentence, not a document
+ERROR_CHARS = 120
 
 
 def fetch_json(url: str, timeout: float, max_bytes: int = MAX_ANSWER_BYTES) -> Any:
@@ -50,7 +52,7 @@ def fetch_json(url: str, timeout: float, max_bytes: int = MAX_ANSWER_BYTES) -> A
         connection.request("GET", path, headers={"Accept": "application/json"})
         answer = connection.getresponse()
         if answer.status != 200:
-            raise ValueError(f"HTTP {answer.status} {answer.reason[:40]}")
+            raise ValueError(f"HTTP {answer.status} {answer.reason[:40]}{_why(answer)}")
         body = answer.read(max_bytes + 1)
         if len(body) <= max_bytes and answer.length:  # Content-Length not reached
             raise ValueError(f"the answer ended {answer.length} bytes short")
@@ -66,6 +68,17 @@ def fetch_json(url: str, timeout: float, max_bytes: int = MAX_ANSWER_BYTES) -> A
     if len(body) > max_bytes:
         raise ValueError(f"an answer larger than {max_bytes} bytes")
     return parse_json(body)
+
+
+def _why(answer: http.client.HTTPResponse) -> str:
+    """ ": " and the reason an error answer gives as a state API does ({"error": "..."}), cut
+    short, or nothing: the status alone says "503", not "no batch analysed yet"."""
+    try:
+        doc = parse_json(answer.read(ERROR_BYTES + 1)[:ERROR_BYTES])
+    except (OSError, ValueError, http.client.HTTPException):
+        return ""  # no body, not JSON, or longer than an error: the status alone
+    error = doc.get("error") if isinstance(doc, dict) else None
+    return f": {error[:ERROR_CHARS]}" if isinstance(error, str) and error.isprintable() else ""
 
 
 def _cut(connection: http.client.HTTPConnection, cut: threading.Event) -> None:

@@ -246,6 +246,10 @@ def test_a_hostile_peer_is_refused_and_the_nominal_voltage_used(caplog, body, lo
     "answer, expected",
     [
         (http_answer(b"{}", "500 Internal Server Error"), "HTTP 500 Internal Server Error"),
+        (  # a state API's reason comes with its status
+            http_answer(b'{"error": "no batch analysed yet"}', "503 Service Unavailable"),
+            "HTTP 503 Service Unavailable: no batch analysed yet",
+        ),
         (b"hello\r\n\r\n", "not an HTTP answer (BadStatusLine)"),
         (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{", "the answer ended 99 bytes short"),
     ],
@@ -257,6 +261,35 @@ def test_a_broken_http_answer_is_a_clear_error(answer, expected):
             fetch_json(peer.url, 5.0)
     finally:
         peer.close()
+
+
+def test_an_error_answer_gives_the_status_and_nothing_that_is_not_its_reason():
+    for body in (b'{"error": "\\u001b[2Jwiped"}', b"<html>busy</html>", b'{"error": 3}'):
+        peer = HostilePeer(http_answer(body, "503 Service Unavailable"))
+        try:
+            with pytest.raises(ValueError) as caught:
+                fetch_json(peer.url, 5.0)
+        finally:
+            peer.close()
+        assert str(caught.value) == "HTTP 503 Service Unavailable", body
+
+
+def test_a_state_api_without_a_batch_says_why(tmp_path):
+    config = settings.from_dict(
+        {
+            "adc": {"chip": "emulated"},
+            "store": {"path": str(tmp_path / "power.db")},
+            "api": {"port": 0},
+        }
+    )
+    api = StateAPI(Ring(600, 0.5), config, FakeClock()).start()
+    try:
+        with pytest.raises(
+            ValueError, match=r"^HTTP 503 Service Unavailable: no batch analysed yet"
+        ):
+            fetch_json(f"{api.url}/api/v1/state", 5.0)
+    finally:
+        api.close()
 
 
 def test_a_peer_that_trickles_its_answer_is_cut_at_the_timeout():
