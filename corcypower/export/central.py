@@ -31,97 +31,35 @@ import pandas as pd
 import pymysql
 
 from corcypower.errors import ExportError
+from corcypower.export import buckets
+from corcypower.export.buckets import (
+    BUCKET_COLUMNS,
+    BUCKET_SQL,
+    DAY_S,
+    EPOCH_DAY,
+    HISTORY_COLUMNS,
+    HOUR_S,
+    TABLES,
+    bucket_width,
+    coarse_enough,
+    day_buckets,
+    day_width,
+    table_for,
+)
 from corcypower.export.config import ExportSettings
 from corcypower.export.mysql import connect, describe
 from corcypower.export.tables import utc
 from corcypower.store.energy import local_midnight_ms
 
-MINUTE_S = 60
-HOUR_S = 3600
-DAY_S = 86_400
-TABLES = (("ChannelHour", HOUR_S), ("ChannelQuarter", 900), ("ChannelMinute", MINUTE_S))
-# Bucket widths a plot may use, in seconds: the finest giving at most the points asked for.
-WIDTHS = (
-    *(m * MINUTE_S for m in (1, 2, 5, 10, 15, 30)),
-    *(h * HOUR_S for h in (1, 2, 3, 6, 12)),
-    *(d * DAY_S for d in (1, 2, 7, 14, 28, 56, 112, 224, 448)),
-)
-EPOCH_DAY = date(1970, 1, 1)
 EPOCH = "62167219200"  # TO_SECONDS('1970-01-01'): TO_SECONDS(t) - EPOCH is t's Unix time (t UTC)
 UNIX = f"(TO_SECONDS(`TimeStamp`) - {EPOCH})"
-HISTORY_COLUMNS = ("ts", "time", "point", "channel", "level", "mean", "min", "max")
 ENERGY_COLUMNS = ("day", "point", "channel", "import_wh", "export_wh")
 POINT_ENERGY_COLUMNS = ("day", "point", "import_wh", "export_wh")
 BY_CHANNEL = ("Point", "Channel")
 BY_POINT = ("Point",)
 
-BUCKET_COLUMNS = ["b", "i", "e", "s", "lo", "hi"]
-# A history's numbers as integers (nWh, ms, µW), exact to far below what a plot shows: MariaDB
-# writes an integer as text in a fraction of the time a double takes, and numpy parses it
-# faster: a house's day of minutes (17,000 rows) took half the time (bench/fleet.py).
-SCALES = {"i": 1e9, "e": 1e9, "s": 1e3, "lo": 1e6, "hi": 1e6}
-COLUMN_OF = {"i": "ImportWh", "e": "ExportWh", "s": "MeasuredSeconds", "lo": "MinW", "hi": "MaxW"}
-BUCKET_SQL = ", ".join(
-    f"CAST(`{COLUMN_OF[c]}` * {scale:.0f} AS SIGNED) AS {c}" for c, scale in SCALES.items()
-)
 GROUP_CONCAT_MAX = 1 << 26  # bytes of one channel's buckets as text: ~80 per bucket
 Key = tuple[str, str]  # (point, channel)
-
-
-def label(width_s: int) -> str:
-    """A bucket width as history.py names levels: "15m", "1h", "7d"."""
-    for unit, size in (("d", DAY_S), ("h", HOUR_S)):
-        if width_s % size == 0:
-            return f"{width_s // size}{unit}"
-    return f"{width_s // MINUTE_S}m"
-
-
-def bucket_width(start_ms: int, end_ms: int, max_points: int) -> int:
-    """The finest width (s) whose buckets overlapping [start, end) number at most max_points."""
-    for width in WIDTHS:
-        ms = width * 1000
-        if (end_ms - 1) // ms - start_ms // ms + 1 <= max(1, max_points):
-            return width
-    return WIDTHS[-1]
-
-
-def table_for(width_s: int) -> str:
-    """The coarsest table whose rows a bucket of width_s holds whole (below a day)."""
-    return next(name for name, size in TABLES if width_s % size == 0)
-
-
-def rows_read(channels: int, start_ms: int, end_ms: int, width_s: int) -> int:
-    """About how many rows history() reads for `channels` channels in buckets of width_s."""
-    size = DAY_S if width_s % DAY_S == 0 else dict(TABLES)[table_for(width_s)]
-    ms = width_s * 1000
-    span = (-(-end_ms // ms) - start_ms // ms) * width_s  # the whole buckets' seconds
-    return channels * -(-span // size)
-
-
-def day_buckets(start_ms: int, end_ms: int, width_s: int, zone: tzinfo) -> range:
-    """The buckets of width_s (whole days) of the zone's days that overlap [start, end), by
-    number: bucket g holds the days from 1970-01-01 + g × width."""
-    days = width_s // DAY_S
-    first, last = (datetime.fromtimestamp(t / 1000, zone).date() for t in (start_ms, end_ms - 1))
-    return range((first - EPOCH_DAY).days // days, (last - EPOCH_DAY).days // days + 1)
-
-
-def _buckets(df: pd.DataFrame, width: int, row_s: int, start_ms) -> pd.DataFrame:
-    """HISTORY_COLUMNS from rows (point, channel, b, i, e, s, lo, hi) of a table whose rows are
-    row_s long: added up into buckets of width seconds, bucket b starting at start_ms(b)."""
-    df = df.assign(**{c: df[c] / scale for c, scale in SCALES.items()})
-    if width != row_s:  # a bucket is several rows
-        sums = {c: (c, "sum") for c in "ies"}
-        df = df.groupby(["point", "channel", "b"], as_index=False, sort=False).agg(
-            **sums, lo=("lo", "min"), hi=("hi", "max")
-        )
-    df = df[df["s"] > 0]
-    df = df.assign(mean=(df["i"] - df["e"]) * 3600 / df["s"])
-    ts = np.asarray(start_ms(df.pop("b").to_numpy(dtype=np.int64)), dtype=np.int64)
-    df = df.rename(columns={"lo": "min", "hi": "max"}).assign(
-        ts=ts, time=pd.to_datetime(ts, unit="ms", utc=True), level=label(width)
-    )
-    return df.sort_values(["ts", "point", "channel"], ignore_index=True)[list(HISTORY_COLUMNS)]
 
 
 def local_days(days: int, end_ms: int, tz: tzinfo | None) -> tuple[list[date], list[int]]:
@@ -280,22 +218,12 @@ class Reader:
         if not keys or end_ms <= start_ms:
             return pd.DataFrame(columns=HISTORY_COLUMNS)
         width = bucket_width(start_ms, end_ms, max_points)
-        while max_rows is not None and width < WIDTHS[-1] and width % DAY_S:
-            if rows_read(len(keys), start_ms, end_ms, width) <= max_rows:
-                break
-            width = WIDTHS[WIDTHS.index(width) + 1]
+        if max_rows is not None:
+            width = coarse_enough(len(keys), start_ms, end_ms, width, max_rows)
         if width % DAY_S == 0:
-            zone = self.zone()  # its days are not UTC's: the finest that fits, counted in them
-            days = [w for w in WIDTHS if w % DAY_S == 0]
-            width = next(
-                (
-                    w
-                    for w in days
-                    if len(day_buckets(start_ms, end_ms, w, zone)) <= max(1, max_points)
-                ),
-                days[-1],
-            )
-            return self._days(keys, start_ms, end_ms, width // DAY_S, zone)
+            zone = self.zone()  # its days are not UTC's: count the buckets in them
+            days = day_width(start_ms, end_ms, max_points, zone) // DAY_S
+            return self._days(keys, start_ms, end_ms, days, zone)
         table = table_for(width)
         first = start_ms // (width * 1000) * width * 1000
         last = -(-end_ms // (width * 1000)) * width * 1000
@@ -308,7 +236,7 @@ class Reader:
             [*params, utc(first), utc(last)],
             BUCKET_COLUMNS,
         )
-        return _buckets(df, width, dict(TABLES)[table], lambda b: b * width * 1000)
+        return buckets.frame(df, width, dict(TABLES)[table], lambda b: b * width * 1000)
 
     def _days(
         self, keys: list[Key], start_ms: int, end_ms: int, days: int, zone: tzinfo
@@ -327,7 +255,7 @@ class Reader:
         def start(b: int) -> int:
             return local_midnight_ms(EPOCH_DAY + timedelta(days=int(b) * days), zone)
 
-        return _buckets(df, days * DAY_S, DAY_S, np.vectorize(start, otypes=[np.int64]))
+        return buckets.frame(df, days * DAY_S, DAY_S, np.vectorize(start, otypes=[np.int64]))
 
     def zone(self) -> tzinfo:
         """The time zone of ChannelDay's days (`corcypower mysql init --timezone`)."""

@@ -7,11 +7,9 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from corcypower.errors import ExportError
-from corcypower.export.central import WIDTHS, Reader, bucket_width, label, rows_read
+from corcypower.export.central import Reader
 from corcypower.export.tables import MinuteRow, channel_records
 from corcypower.store.energy import local_midnight_ms
 from tests.export.test_mysql import settings_for
@@ -39,29 +37,6 @@ def constant(point, channel, watts, start_ms, end_ms, seconds=60.0):
 def reader(mariadb, database, central):
     with Reader(settings_for(mariadb, database)) as r:
         yield r
-
-
-@given(
-    start=st.integers(0, 4_000_000_000_000),
-    length=st.integers(1, 3 * 365 * DAY),
-    points=st.integers(1, 5000),
-)
-def test_buckets_are_the_finest_that_stay_within_the_points_asked(start, length, points):
-    width = bucket_width(start, start + length, points)
-
-    def buckets(w):
-        return (start + length - 1) // (w * 1000) - start // (w * 1000) + 1
-
-    if width != WIDTHS[-1]:
-        assert buckets(width) <= points
-    finer = [w for w in WIDTHS if w < width]
-    assert all(buckets(w) > points for w in finer)
-
-
-def test_bucket_widths_are_named_as_the_store_names_levels():
-    assert [label(w) for w in (60, 900, 3600, 6 * 3600, 86_400, 7 * 86_400)] == [
-        "1m", "15m", "1h", "6h", "1d", "7d",
-    ]  # fmt: skip
 
 
 def test_channels_of_the_devices_exporting_here(central, reader):
@@ -144,7 +119,6 @@ def test_max_rows_bounds_what_a_view_of_every_device_reads(central, reader):
         central.write(constant(point, channel, 600, t0, t0 + DAY))
     fine = reader.history(keys, t0, t0 + DAY, max_points=1000)
     assert set(fine["level"]) == {"2m"}  # 4 x 1440 minutes read
-    assert rows_read(4, t0, t0 + DAY, 120) == 4 * 1440
     bounded = reader.history(keys, t0, t0 + DAY, max_points=1000, max_rows=300)
     assert set(bounded["level"]) == {"1h"} and len(bounded) == 4 * 24  # 4 x 96 quarters > 300
     assert bounded["mean"].round(9).eq(600).all()
