@@ -141,9 +141,16 @@ class Page:
         if self.complete:
             return
         self.complete = True
+        added = self.sections[len(self.parts) :]
         self._build_the_rest()
         self.root.children = [*self.root.children, *self.parts[1:]]
+        latest = self.app.poller.latest()
         for section in self.sections[1:]:
+            # the batch the cards show already: else a section added now (the phase balance,
+            # the diagnostics) would show "–" until the next one
+            prepared = section.prepare([latest]) if latest and section in added else None
+            if prepared is not None:
+                section.show(prepared)
             section.start()
 
     def section(self, name: str) -> Section:

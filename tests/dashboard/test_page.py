@@ -51,6 +51,9 @@ def test_the_browser_gets_the_cards_first_and_the_rest_once_it_has_drawn_them(db
     assert later <= {m.name for m in doc.models}
     top, plot = page.section("live_section").layout_box.children
     assert [c.name for c in top.children] == ["numbers", "gauge"] and plot.name == "live_plot"
+    # what they show of the live batch, at once: the batch the cards got, not the next one
+    health = page.section("health_section").health.text
+    assert health == first.section("health_section").health.text and "No batch yet" not in health
 
 
 def test_a_new_section_is_a_class_in_the_list(db_path):
