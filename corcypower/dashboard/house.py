@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta, tzinfo
+from datetime import timedelta
 from functools import reduce
 from typing import Any
 from urllib.parse import urlencode
@@ -28,6 +28,7 @@ from corcypower.clock import Clock
 from corcypower.dashboard.data import with_gaps
 from corcypower.dashboard.devices import RemoteDevice, status
 from corcypower.dashboard.poller import LivePoller
+from corcypower.energy.zone import zone_name
 from corcypower.errors import ConfigError, CorcyPowerError
 from corcypower.live.remote import fetch_json
 from corcypower.settings import Config
@@ -77,6 +78,7 @@ class FleetEnergy:
     days: pd.DataFrame  # day ('YYYY-MM-DD'), import_wh, export_wh, points (how many had data)
     top: pd.DataFrame  # point, import_wh, export_wh: the most imported first
     yesterday: str
+    zone: str  # the days' zone: the central database's
     why: str = ""
 
 
@@ -141,7 +143,7 @@ class House:
 
             self.central = Reader(central_settings(config))
         self.lock = threading.Lock()
-        self.energy_asked: tuple[int, tzinfo, Future] | None = None
+        self.energy_asked: tuple[int, Future] | None = None
         # threads=0: history read inline (a document built in a test, without a server)
         self.executor = ThreadPoolExecutor(threads, "dashboard-house") if threads else None
 
@@ -218,29 +220,33 @@ class House:
             lines.append(Line(str(point), *total(series, None)))
         return lines
 
-    def energy(self, end_ms: int, tz: tzinfo) -> Future:
+    def energy(self, end_ms: int) -> Future:
         """The central database's last ENERGY_DAYS days up to end_ms, in a future shared by
-        every tab for ENERGY_FRESH_MS: days of another zone than the database's are sums of
-        hours, seconds of the server's time for a fleet (docs/mysql.md#sizing)."""
+        every tab for ENERGY_FRESH_MS."""
         with self.lock:
             asked = self.energy_asked
-            if asked is None or asked[1] != tz or not 0 <= end_ms - asked[0] < ENERGY_FRESH_MS:
-                self.energy_asked = (end_ms, tz, self.submit(self.central_energy, end_ms, tz))
-            return self.energy_asked[2]
+            if asked is None or not 0 <= end_ms - asked[0] < ENERGY_FRESH_MS:
+                self.energy_asked = (end_ms, self.submit(self.central_energy, end_ms))
+            return self.energy_asked[1]
 
-    def central_energy(self, end_ms: int, tz: tzinfo) -> FleetEnergy:
+    def central_energy(self, end_ms: int) -> FleetEnergy:
         """Every point's daily energy (Reader.point_energy) added up per day, and the TOP
-        points of yesterday (Reader.top_points), in the dashboard's zone; or why not."""
+        points of yesterday (Reader.top_points), or why not.
+
+        The days are the central database's (`corcypower mysql init --timezone`): rows of
+        ChannelDay, a quick read for any fleet; days of another zone are sums of hours,
+        seconds of the server's time for 200 devices (docs/mysql.md#sizing)."""
         empty = pd.DataFrame(columns=["day", "import_wh", "export_wh", "points"])
         try:
-            each = self.central.point_energy(None, ENERGY_DAYS, end_ms, tz)
+            zone = self.central.zone()
+            each = self.central.point_energy(None, ENERGY_DAYS, end_ms, zone)
             days = each.groupby("day", as_index=False).agg(
                 import_wh=("import_wh", "sum"),
                 export_wh=("export_wh", "sum"),
                 points=("point", "count"),
             )
-            yesterday = pd.Timestamp(end_ms, unit="ms", tz=tz).date() - timedelta(days=1)
-            top = self.central.top_points(yesterday, tz, TOP)
+            yesterday = pd.Timestamp(end_ms, unit="ms", tz=zone).date() - timedelta(days=1)
+            top = self.central.top_points(yesterday, zone, TOP)
         except CorcyPowerError as exc:
-            return FleetEnergy(empty, empty, "", str(exc))
-        return FleetEnergy(days, top, yesterday.isoformat())
+            return FleetEnergy(empty, empty, "", "", str(exc))
+        return FleetEnergy(days, top, yesterday.isoformat(), zone_name(zone))

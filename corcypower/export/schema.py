@@ -25,6 +25,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, tzinfo
 from importlib import resources
 
+from corcypower.energy.zone import zone_name
 from corcypower.export.config import MAX_NAME
 
 MINUTE_KEY = ("Point", "Channel", "TimeStamp")
@@ -179,10 +180,6 @@ def _put_triggers(cur) -> list[str]:
                 cur.execute(statement)
             done.append(f"CREATE OR REPLACE TRIGGER {name}: the zone's offset kept per session")
     return done
-
-
-def zone_name(zone: tzinfo) -> str:
-    return getattr(zone, "key", None) or str(zone)
 
 
 def zone_rows(zone: tzinfo) -> list[tuple[datetime, int, str]]:

@@ -26,7 +26,7 @@ from bokeh.models import (
 from corcypower.dashboard import cards, data, figures, house
 from corcypower.dashboard.devices import DeviceStatus
 from corcypower.dashboard.section import Section
-from corcypower.energy.zone import local_ms
+from corcypower.energy.zone import local_ms, zone_name
 from corcypower.live.messages import cut
 
 RANGES = ("day", "week", "month")
@@ -223,7 +223,7 @@ class HouseSection(Section):
         return [self.energy_plot, self.top]
 
     def load_energy(self) -> None:
-        future = self.house.energy(self.page.now_ms(), self.page.tz)
+        future = self.house.energy(self.page.now_ms())
         if self.house.executor is None:
             self.show_energy(future.result())
         else:
@@ -241,4 +241,7 @@ class HouseSection(Section):
             "export_kwh": list(-days["export_wh"] / 1000),
             "points": list(days["points"]),
         }
-        self.top.text = top_html(found.top, found.yesterday)
+        zone = ""
+        if found.zone != zone_name(self.page.tz):  # a fleet's days: the database's, not ours
+            zone = f"<p><small>Days of {escape(found.zone)}, the central database's.</small></p>"
+        self.top.text = top_html(found.top, found.yesterday) + zone

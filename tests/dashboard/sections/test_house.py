@@ -135,9 +135,35 @@ def test_the_central_database_gives_every_devices_energy_and_yesterdays_top(
         assert list(section.source.data["name"]) == ["barn", "garage", "house"]
         # read once a minute for every tab: the next tab within the minute gets the same days
         now = clock.wall_ms()
-        same = page.app.house.energy(now + 59_000, PARIS)
-        assert same is page.app.house.energy(now, PARIS)
-        assert page.app.house.energy(now + 60_000, PARIS) is not same
+        same = page.app.house.energy(now + 59_000)
+        assert same is page.app.house.energy(now)
+        assert page.app.house.energy(now + 60_000) is not same
+        assert "the central database's" not in top  # its days are the dashboard's own
+    finally:
+        page.app.stop()
+
+
+def test_the_days_are_the_central_databases_and_say_so_when_they_are_not_ours(
+    tmp_path, mariadb, database, central
+):
+    from tests.export.test_central import constant
+
+    central.init(__import__("zoneinfo").ZoneInfo("UTC"))  # the fleet's days: UTC's
+    day = 86_400_000
+    today = 1_780_272_000_000  # 2026-06-01 00:00 UTC, 02:00 in Paris
+    central.write(constant("garage", "main", 1000, today - day, today + 3_600_000))
+    mysql = {"host": mariadb.host, "port": mariadb.port, "database": database,
+             "user": USER, "password": PASSWORD}  # fmt: skip
+    clock = FakeClock(wall_ms=today + 3_600_000)
+    page = build_page(tmp_path / "power.db", clock=clock, dashboard={"central_mysql": True},
+                      export={"mysql": mysql})  # fmt: skip
+    try:
+        section = page.section("house_section")
+        bars = section.energy.data
+        assert bars["day"] == ["2026-05-31", "2026-06-01"]  # UTC's days, not Paris'
+        assert [round(x, 6) for x in bars["import_kwh"]] == [24.0, 1.0]
+        assert "Days of UTC, the central database's." in section.top.text
+        assert "garage: 24.00 kWh" in section.top.text
     finally:
         page.app.stop()
 
