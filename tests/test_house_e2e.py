@@ -7,7 +7,8 @@ to a MariaDB started here. The first panel's `corcypower dashboard` follows the 
 month, equal to what the device's own history API answers; the garage stopped, it is offline
 (not 0 W) and the house total partial. Then `central_mysql = true`: the house history read
 from MariaDB, filled by the exporters' own upserts (the last hours only: a month of minutes
-through the upsert path takes this machine many minutes, see docs/mysql.md#sizing).
+through the upsert path takes this machine many minutes, see docs/mysql.md#sizing), and a
+second dashboard drawing every device's energy per day and yesterday's top in Chromium.
 """
 
 from __future__ import annotations
