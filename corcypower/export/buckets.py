@@ -26,15 +26,23 @@ WIDTHS = (
 )
 EPOCH_DAY = date(1970, 1, 1)
 HISTORY_COLUMNS = ("ts", "time", "point", "channel", "level", "mean", "min", "max")
-BUCKET_COLUMNS = ["b", "i", "e", "s", "lo", "hi"]
 # A history's numbers as integers (nWh, ms, µW), exact to far below what a plot shows: MariaDB
-# writes an integer as text in a fraction of the time a double takes, and numpy parses it
+# writes an integer as text in a fraction of the time a double takes, and pandas parses it
 # faster: a house's day of minutes (17,000 rows) took half the time (bench/fleet.py).
 SCALES = {"i": 1e9, "e": 1e9, "s": 1e3, "lo": 1e6, "hi": 1e6}
 COLUMN_OF = {"i": "ImportWh", "e": "ExportWh", "s": "MeasuredSeconds", "lo": "MinW", "hi": "MaxW"}
-BUCKET_SQL = ", ".join(
-    f"CAST(`{COLUMN_OF[c]}` * {scale:.0f} AS SIGNED) AS {c}" for c, scale in SCALES.items()
-)
+
+
+def measured(extremes: bool) -> list[str]:
+    """What a history reads of each row: energies, seconds measured, and the extremes if asked
+    (a view of every device draws means only: a third less for the server to write)."""
+    return ["i", "e", "s", *(["lo", "hi"] if extremes else [])]
+
+
+def select_sql(extremes: bool) -> str:
+    return ", ".join(
+        f"CAST(`{COLUMN_OF[c]}` * {SCALES[c]:.0f} AS SIGNED) AS {c}" for c in measured(extremes)
+    )
 
 
 def label(width_s: int) -> str:
@@ -90,14 +98,17 @@ def day_buckets(start_ms: int, end_ms: int, width_s: int, zone: tzinfo) -> range
 
 
 def frame(df: pd.DataFrame, width: int, row_s: int, start_ms) -> pd.DataFrame:
-    """HISTORY_COLUMNS from rows (point, channel, b, i, e, s, lo, hi) of a table whose rows are
-    row_s long: added up into buckets of width seconds, bucket b starting at start_ms(b)."""
-    df = df.assign(**{c: df[c] / scale for c, scale in SCALES.items()})
+    """HISTORY_COLUMNS from rows (point, channel, b, i, e, s[, lo, hi]) of a table whose rows
+    are row_s long: added up into buckets of width seconds, bucket b starting at start_ms(b);
+    min and max NaN without lo and hi."""
+    df = df.assign(**{c: df[c] / scale for c, scale in SCALES.items() if c in df})
     if width != row_s:  # a bucket is several rows
-        sums = {c: (c, "sum") for c in "ies"}
+        extremes = {"lo": ("lo", "min"), "hi": ("hi", "max")} if "lo" in df else {}
         df = df.groupby(["point", "channel", "b"], as_index=False, sort=False).agg(
-            **sums, lo=("lo", "min"), hi=("hi", "max")
+            **{c: (c, "sum") for c in "ies"}, **extremes
         )
+    if "lo" not in df:
+        df = df.assign(lo=np.nan, hi=np.nan)
     df = df[df["s"] > 0]
     df = df.assign(mean=(df["i"] - df["e"]) * 3600 / df["s"])
     ts = np.asarray(start_ms(df.pop("b").to_numpy(dtype=np.int64)), dtype=np.int64)

@@ -127,6 +127,30 @@ def test_max_rows_bounds_what_a_view_of_every_device_reads(central, reader):
     assert days["ts"].tolist() == [t0] * 4 and days["mean"].round(9).eq(600).all()
 
 
+def test_history_reads_the_pairs_asked_for_and_no_other(central, reader):
+    t0 = ms("2026-01-05 00:00")
+    for point, channel, watts in [
+        ("a", "x", 100),
+        ("a", "y", 200),
+        ("b", "x", 300),
+        ("b", "y", 400),
+    ]:
+        central.write(constant(point, channel, watts, t0, t0 + HOUR))
+    some = reader.history(
+        [("a", "x"), ("b", "y")], t0, t0 + HOUR
+    )  # not every point's every channel
+    means = some["mean"].round(6)  # nWh: exact to far below a plot's pixel
+    assert sorted(set(zip(some["point"], some["channel"], means, strict=True))) == [
+        ("a", "x", 100.0),
+        ("b", "y", 400.0),
+    ]
+    every = reader.history(None, t0, t0 + HOUR, extremes=False)  # every point has every channel
+    assert len(every) == 4 * 60 and every["min"].isna().all() and every["max"].isna().all()
+    assert every.groupby(["point", "channel"])["mean"].mean().round(6).to_dict() == {
+        ("a", "x"): 100.0, ("a", "y"): 200.0, ("b", "x"): 300.0, ("b", "y"): 400.0,
+    }  # fmt: skip
+
+
 def test_history_of_nothing(reader):
     t0 = ms("2026-01-05 00:00")
     for tz in ("UTC", "Asia/Kolkata"):  # ChannelDay's days, and sums of hours by channel
