@@ -74,7 +74,7 @@ def _why(answer: http.client.HTTPResponse) -> str:
     """ ": " and the reason an error answer gives as a state API does ({"error": "..."}), cut
     short, or nothing: the status alone says "503", not "no batch analysed yet"."""
     try:
-        doc = parse_json(answer.read(ERROR_BYTES + 1)[:ERROR_BYTES])
+        doc = parse_json(answer.read(ERROR_BYTES))
     except (OSError, ValueError, http.client.HTTPException):
         return ""  # no body, not JSON, or longer than an error: the status alone
     error = doc.get("error") if isinstance(doc, dict) else None
